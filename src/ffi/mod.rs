@@ -1,0 +1,149 @@
+//! The C ABI. This layer only converts arguments, checks pointers and lengths, guards the
+//! panic boundary ([`panic::guard`]) and turns errors into an [`status::ume_status`] plus
+//! a thread-local message ([`error`]). All logic lives in the safe modules.
+//!
+//! One file per handle type: [`writer`] (`ume_writer`), [`reader`] (`ume_reader`).
+
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+pub mod error;
+pub mod panic;
+pub mod reader;
+pub mod status;
+pub mod version;
+pub mod writer;
+
+use std::ffi::{c_char, CStr};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Row-major (C) buffers: `traj[t][o]` at `t * n_obs + o`.
+pub const UME_LAYOUT_C: u32 = 1;
+/// Column-major (Fortran, Julia) buffers: `traj(t, o)` at `t + T * o`.
+pub const UME_LAYOUT_F: u32 = 2;
+
+/// Blosc with LZ4 and byte shuffle (default).
+pub const UME_CODEC_BLOSC_LZ4: u32 = 0;
+/// Blosc with Zstd and byte shuffle.
+pub const UME_CODEC_BLOSC_ZSTD: u32 = 1;
+/// Plain Zstd.
+pub const UME_CODEC_ZSTD: u32 = 2;
+/// No compression.
+pub const UME_CODEC_NONE: u32 = 3;
+
+fn null(name: &str) -> Error {
+    Error::new(
+        ErrorKind::NullArgument,
+        format!("argument '{name}' is NULL"),
+    )
+}
+
+/// A shared reference from a handle pointer, or a NullArgument error naming it.
+///
+/// # Safety
+/// `ptr` is NULL or points to a live `T` created by this library.
+unsafe fn try_ref<'a, T>(ptr: *const T, name: &str) -> Result<&'a T> {
+    // SAFETY: the caller guarantees a non-NULL ptr is a live handle.
+    unsafe { ptr.as_ref() }.ok_or_else(|| null(name))
+}
+
+/// A writable reference to an out-parameter, or a NullArgument error naming it.
+///
+/// # Safety
+/// `ptr` is NULL or valid for writes of one `T`.
+unsafe fn try_out<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T> {
+    // SAFETY: the caller guarantees a non-NULL ptr is valid for writes.
+    unsafe { ptr.as_mut() }.ok_or_else(|| null(name))
+}
+
+/// A UTF-8 string from a C string argument.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string.
+unsafe fn try_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
+    if ptr.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: non-NULL and NUL-terminated by the caller's contract.
+    let s = unsafe { CStr::from_ptr(ptr) };
+    s.to_str().map_err(|_| {
+        Error::invalid(format!(
+            "argument '{name}' is not valid UTF-8: {}",
+            s.to_string_lossy()
+        ))
+    })
+}
+
+/// A slice of `len` elements, after the length has been checked against `expected` and the
+/// pointer for NULL and alignment. The check comes first so no slice of a wrong, possibly
+/// huge, length is ever formed.
+///
+/// # Safety
+/// A non-NULL `ptr` is valid for reads of `len` elements.
+unsafe fn try_slice<'a, T>(
+    ptr: *const T,
+    len: usize,
+    expected: usize,
+    name: &str,
+) -> Result<&'a [T]> {
+    if ptr.is_null() {
+        return Err(null(name));
+    }
+    crate::layout::check_len(name, len, expected)?;
+    check_aligned(ptr, name)?;
+    // SAFETY: non-NULL, aligned, and the caller guarantees `len` readable elements.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Like [`try_slice`] for an output buffer; NULL with length 0 means "skip this array".
+///
+/// # Safety
+/// A non-NULL `ptr` is valid for writes of `len` elements.
+unsafe fn try_slice_out<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    expected: usize,
+    name: &str,
+) -> Result<Option<&'a mut [T]>> {
+    if ptr.is_null() {
+        return if len == 0 { Ok(None) } else { Err(null(name)) };
+    }
+    crate::layout::check_len(name, len, expected)?;
+    check_aligned(ptr, name)?;
+    // SAFETY: non-NULL, aligned, and the caller guarantees `len` writable elements.
+    Ok(Some(unsafe { std::slice::from_raw_parts_mut(ptr, len) }))
+}
+
+fn check_aligned<T>(ptr: *const T, name: &str) -> Result<()> {
+    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+        return Err(Error::invalid(format!(
+            "argument '{name}' ({ptr:p}) is not aligned to {} bytes",
+            std::mem::align_of::<T>()
+        )));
+    }
+    Ok(())
+}
+
+/// `n` strings from a C array of C strings (NULL array = generated names).
+///
+/// # Safety
+/// A non-NULL `ptr` points to `n` pointers, each NULL or NUL-terminated.
+unsafe fn try_names(
+    ptr: *const *const c_char,
+    n: u32,
+    field: &str,
+    prefix: &str,
+) -> Result<Vec<String>> {
+    if ptr.is_null() {
+        return Ok((0..n).map(|i| format!("{prefix}{i}")).collect());
+    }
+    (0..n as usize)
+        .map(|i| {
+            // SAFETY: the caller guarantees `n` readable pointers.
+            let p = unsafe { *ptr.add(i) };
+            // SAFETY: each is NULL or NUL-terminated.
+            unsafe { try_str(p, &format!("{field}[{i}]")) }.map(str::to_string)
+        })
+        .collect()
+}

@@ -1,0 +1,239 @@
+//! `ume_reader`: open a world and read samples into caller buffers.
+
+use std::ffi::c_char;
+use std::path::Path;
+
+use super::panic::{guard, guard_void};
+use super::status::ume_status;
+use super::{try_out, try_ref, try_slice_out, try_str};
+use crate::error::Result;
+use crate::layout::{Float, Layout};
+use crate::reader::Reader;
+use crate::world::ArrayKind;
+
+/// An open dataset world for reading (opaque). Thread-safe for concurrent reads.
+/// Created by `ume_reader_open`, released by `ume_reader_free`.
+pub struct ume_reader {
+    inner: Reader,
+}
+
+/// Dimensions of a world.
+#[repr(C)]
+#[allow(non_snake_case)]
+pub struct ume_world_shape {
+    /// Samples in the world.
+    pub n_samples: u64,
+    /// Samples per chunk.
+    pub chunk_samples: u64,
+    /// Trajectory length.
+    pub T: u32,
+    /// IRF horizon (H + 1 points).
+    pub H: u32,
+    /// Parameters.
+    pub n_params: u32,
+    /// Shocks.
+    pub n_shocks: u32,
+    /// Observables.
+    pub n_obs: u32,
+}
+
+/// Opens world `world_id` of the dataset at `path`. On success the caller owns `*out`
+/// and releases it with `ume_reader_free`; on failure `*out` is NULL.
+/// Errors: UME_ERR_NOT_FOUND (no dataset or world), UME_ERR_FORMAT (not a umedata world).
+#[no_mangle]
+pub unsafe extern "C" fn ume_reader_open(
+    path: *const c_char,
+    world_id: *const c_char,
+    out: *mut *mut ume_reader,
+) -> ume_status {
+    guard("ume_reader_open", || {
+        // SAFETY: pointer arguments are checked for NULL by the helpers.
+        let out = unsafe { try_out(out, "out") }?;
+        *out = std::ptr::null_mut();
+        let path = unsafe { try_str(path, "path") }?;
+        let world_id = unsafe { try_str(world_id, "world_id") }?;
+        let reader = Reader::open(Path::new(path), world_id)?;
+        *out = Box::into_raw(Box::new(ume_reader { inner: reader }));
+        Ok(())
+    })
+}
+
+/// Fills `*out` with the world's dimensions.
+#[no_mangle]
+pub unsafe extern "C" fn ume_reader_shape(
+    reader: *const ume_reader,
+    out: *mut ume_world_shape,
+) -> ume_status {
+    guard("ume_reader_shape", || {
+        // SAFETY: NULL-checked handle and out-parameter.
+        let r = &unsafe { try_ref(reader, "reader") }?.inner;
+        let out = unsafe { try_out(out, "out") }?;
+        let d = r.desc();
+        *out = ume_world_shape {
+            n_samples: d.n_samples,
+            chunk_samples: r.chunk_samples(),
+            T: d.t,
+            H: d.h,
+            n_params: d.n_params,
+            n_shocks: d.n_shocks,
+            n_obs: d.n_obs,
+        };
+        Ok(())
+    })
+}
+
+/// Stores in `*out` how many samples the `written` mask marks as stored.
+#[no_mangle]
+pub unsafe extern "C" fn ume_reader_samples_written(
+    reader: *const ume_reader,
+    out: *mut u64,
+) -> ume_status {
+    guard("ume_reader_samples_written", || {
+        // SAFETY: NULL-checked handle and out-parameter.
+        let r = &unsafe { try_ref(reader, "reader") }?.inner;
+        let out = unsafe { try_out(out, "out") }?;
+        *out = r.samples_written()?;
+        Ok(())
+    })
+}
+
+/// Stores 1 in `*out` if sample `i` is stored, else 0. Errors: UME_ERR_OUT_OF_RANGE.
+#[no_mangle]
+pub unsafe extern "C" fn ume_reader_is_written(
+    reader: *const ume_reader,
+    i: u64,
+    out: *mut u8,
+) -> ume_status {
+    guard("ume_reader_is_written", || {
+        // SAFETY: NULL-checked handle and out-parameter.
+        let r = &unsafe { try_ref(reader, "reader") }?.inner;
+        let out = unsafe { try_out(out, "out") }?;
+        *out = u8::from(r.is_written(i)?);
+        Ok(())
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn read<T: Float>(
+    reader: *const ume_reader,
+    start: u64,
+    count: u64,
+    layout: u32,
+    theta: *mut T,
+    theta_len: usize,
+    traj: *mut T,
+    traj_len: usize,
+    irfs: *mut T,
+    irfs_len: usize,
+    shocks: *mut T,
+    shocks_len: usize,
+) -> Result<()> {
+    // SAFETY: NULL-checked; a non-NULL handle comes from ume_reader_open.
+    let r = &unsafe { try_ref(reader, "reader") }?.inner;
+    let layout = Layout::from_flag(layout)?;
+    let d = r.desc();
+    // Validates the range before any length is multiplied by it.
+    r.mask(start, count)?;
+    let want = |k: ArrayKind| count as usize * d.sample_len(k);
+    // SAFETY: each buffer is checked for NULL, length and alignment before use.
+    let out = unsafe {
+        [
+            try_slice_out(theta, theta_len, want(ArrayKind::Theta), "theta")?,
+            try_slice_out(
+                traj,
+                traj_len,
+                want(ArrayKind::Trajectories),
+                "trajectories",
+            )?,
+            try_slice_out(irfs, irfs_len, want(ArrayKind::Irfs), "irfs")?,
+            try_slice_out(shocks, shocks_len, want(ArrayKind::Shocks), "shocks")?,
+        ]
+    };
+    r.read_range(start, count, layout, out)
+}
+
+/// Reads samples [start, start + count) into float buffers. See `ume_reader_read_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn ume_reader_read_f32(
+    reader: *const ume_reader,
+    start: u64,
+    count: u64,
+    layout: u32,
+    theta: *mut f32,
+    theta_len: usize,
+    trajectories: *mut f32,
+    trajectories_len: usize,
+    irfs: *mut f32,
+    irfs_len: usize,
+    shocks: *mut f32,
+    shocks_len: usize,
+) -> ume_status {
+    guard("ume_reader_read_f32", || unsafe {
+        read(
+            reader,
+            start,
+            count,
+            layout,
+            theta,
+            theta_len,
+            trajectories,
+            trajectories_len,
+            irfs,
+            irfs_len,
+            shocks,
+            shocks_len,
+        )
+    })
+}
+
+/// Reads samples [start, start + count) into double buffers.
+///
+/// Each buffer receives `count` per-sample blocks back to back, each block in `layout`
+/// (so a Fortran caller passes `traj(T, n_obs, count)`); `*_len` is the element count,
+/// `count` times the per-sample count. A buffer may be NULL with length 0 to skip that
+/// array. Errors: UME_ERR_OUT_OF_RANGE, UME_ERR_LENGTH_MISMATCH, UME_ERR_NOT_WRITTEN (a
+/// sample of the range was never stored; nothing is copied), UME_ERR_FORMAT (a corrupt
+/// chunk, e.g. a checksum mismatch).
+#[no_mangle]
+pub unsafe extern "C" fn ume_reader_read_f64(
+    reader: *const ume_reader,
+    start: u64,
+    count: u64,
+    layout: u32,
+    theta: *mut f64,
+    theta_len: usize,
+    trajectories: *mut f64,
+    trajectories_len: usize,
+    irfs: *mut f64,
+    irfs_len: usize,
+    shocks: *mut f64,
+    shocks_len: usize,
+) -> ume_status {
+    guard("ume_reader_read_f64", || unsafe {
+        read(
+            reader,
+            start,
+            count,
+            layout,
+            theta,
+            theta_len,
+            trajectories,
+            trajectories_len,
+            irfs,
+            irfs_len,
+            shocks,
+            shocks_len,
+        )
+    })
+}
+
+/// Releases a reader. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn ume_reader_free(reader: *mut ume_reader) {
+    guard_void("ume_reader_free", || {
+        if !reader.is_null() {
+            // SAFETY: created by Box::into_raw in ume_reader_open, freed once.
+            drop(unsafe { Box::from_raw(reader) });
+        }
+    });
+}

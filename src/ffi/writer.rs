@@ -1,0 +1,366 @@
+//! `ume_writer`: create a world, write samples from any thread, finalize.
+
+use std::ffi::c_char;
+use std::path::Path;
+
+use super::panic::{guard, guard_void};
+use super::status::ume_status;
+use super::{try_names, try_out, try_ref, try_slice, try_str};
+use crate::codec::Codec;
+use crate::error::{Error, Result};
+use crate::layout::{Float, Layout};
+use crate::world::{ArrayKind, WorldDesc};
+use crate::writer::{ArrayStats, SampleRef, Summary, Writer, WriterOptions};
+
+/// An open writer for one dataset world (opaque). Thread-safe: any number of threads may
+/// call `ume_writer_write_sample_*` on the same handle at once. Created by
+/// `ume_writer_create`, released by `ume_writer_free`.
+pub struct ume_writer {
+    inner: Writer,
+}
+
+/// What a simulator produces per sample, and the names of its dimensions.
+#[repr(C)]
+#[allow(non_snake_case)]
+pub struct ume_world_desc {
+    /// Group name inside the dataset, characters A-Z a-z 0-9 _ - . (e.g. "nk").
+    pub world_id: *const c_char,
+    /// Number of samples the world holds.
+    pub n_samples: u64,
+    /// Trajectory length.
+    pub T: u32,
+    /// IRF horizon: IRFs have H + 1 points (h = 0..H).
+    pub H: u32,
+    /// Parameters per sample.
+    pub n_params: u32,
+    /// Shocks.
+    pub n_shocks: u32,
+    /// Observables.
+    pub n_obs: u32,
+    /// n_params names, or NULL for "p0", "p1", ...
+    pub param_names: *const *const c_char,
+    /// n_shocks names, or NULL for "s0", "s1", ...
+    pub shock_names: *const *const c_char,
+    /// n_obs names, or NULL for "y0", "y1", ...
+    pub obs_names: *const *const c_char,
+}
+
+/// Writer options. Start from `ume_writer_options_default()` and change fields.
+#[repr(C)]
+pub struct ume_writer_options {
+    /// UME_CODEC_BLOSC_LZ4 (default), UME_CODEC_BLOSC_ZSTD, UME_CODEC_ZSTD or UME_CODEC_NONE.
+    pub codec: u32,
+    /// Compression level, -1 for the codec's default.
+    pub clevel: i32,
+    /// Samples per chunk; 0 chooses about 1 MiB of trajectories per chunk.
+    pub chunk_samples: u64,
+    /// Compression threads; 0 = one per core.
+    pub n_threads: u32,
+    /// Partially filled chunks kept in memory before the oldest is stored early;
+    /// 0 = about 32 MiB worth. In-order writes never need more than one per writing thread.
+    pub max_open_chunks: u32,
+    /// 1 = replace an existing world of the same id; 0 = fail with UME_ERR_ALREADY_EXISTS.
+    pub overwrite: u8,
+    /// 1 = store NaN/Inf values; 0 = reject them with UME_ERR_NON_FINITE (default).
+    pub allow_nonfinite: u8,
+    /// 1 = append a crc32c checksum to every chunk (default), 0 = none.
+    pub checksum: u8,
+    /// 1 = fsync every chunk before it becomes visible (default), 0 = leave it to the OS.
+    pub fsync: u8,
+}
+
+/// Raw and stored bytes of one array.
+#[repr(C)]
+pub struct ume_array_stats {
+    /// Bytes of the stored chunks before compression.
+    pub raw_bytes: u64,
+    /// Bytes on disk.
+    pub stored_bytes: u64,
+    /// stored_bytes / raw_bytes (0 if nothing was stored).
+    pub ratio: f64,
+}
+
+/// What a finalized writer stored.
+#[repr(C)]
+pub struct ume_summary {
+    /// Samples of the world.
+    pub n_samples: u64,
+    /// Samples stored (the `written` mask's count).
+    pub samples_written: u64,
+    /// Per-array sizes.
+    pub theta: ume_array_stats,
+    /// Per-array sizes.
+    pub trajectories: ume_array_stats,
+    /// Per-array sizes.
+    pub irfs: ume_array_stats,
+    /// Per-array sizes.
+    pub shocks: ume_array_stats,
+}
+
+/// The default options: blosc-lz4 with byte shuffle, automatic chunking and threads,
+/// checksums and fsync on, no overwrite, non-finite values rejected.
+#[no_mangle]
+pub extern "C" fn ume_writer_options_default() -> ume_writer_options {
+    ume_writer_options {
+        codec: super::UME_CODEC_BLOSC_LZ4,
+        clevel: -1,
+        chunk_samples: 0,
+        n_threads: 0,
+        max_open_chunks: 0,
+        overwrite: 0,
+        allow_nonfinite: 0,
+        checksum: 1,
+        fsync: 1,
+    }
+}
+
+fn flag(v: u8, name: &str) -> Result<bool> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(Error::invalid(format!(
+            "option '{name}' is {other}, expected 0 or 1"
+        ))),
+    }
+}
+
+fn convert_options(o: &ume_writer_options) -> Result<WriterOptions> {
+    let mut opts = WriterOptions::default();
+    opts.storage.codec = Codec::from_flag(o.codec)?;
+    opts.storage.clevel = match o.clevel {
+        -1 => None,
+        l => Some(l),
+    };
+    opts.storage.chunk_samples = (o.chunk_samples != 0).then_some(o.chunk_samples);
+    opts.storage.checksum = flag(o.checksum, "checksum")?;
+    opts.storage.durable = flag(o.fsync, "fsync")?;
+    opts.threads = o.n_threads as usize;
+    opts.max_open_chunks = o.max_open_chunks as usize;
+    opts.overwrite = flag(o.overwrite, "overwrite")?;
+    opts.allow_nonfinite = flag(o.allow_nonfinite, "allow_nonfinite")?;
+    // Validate the level now so the error names the option.
+    opts.storage.codec.level(opts.storage.clevel)?;
+    Ok(opts)
+}
+
+/// Creates world `world->world_id` in the dataset directory `path` (created if missing;
+/// other worlds already in it are kept) and returns a writer in `*out`.
+///
+/// `opts` may be NULL for the defaults. Fails with UME_ERR_ALREADY_EXISTS if the world
+/// exists and `opts->overwrite` is 0, UME_ERR_IO if the directory cannot be created,
+/// UME_ERR_INVALID_ARGUMENT for a bad description (zero sizes, duplicate or bad names).
+/// On success the caller owns `*out` and must release it with `ume_writer_free`
+/// (after `ume_writer_finalize`). On failure `*out` is set to NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_create(
+    path: *const c_char,
+    world: *const ume_world_desc,
+    opts: *const ume_writer_options,
+    out: *mut *mut ume_writer,
+) -> ume_status {
+    guard("ume_writer_create", || {
+        // SAFETY: pointer arguments are checked for NULL by the helpers.
+        let out = unsafe { try_out(out, "out") }?;
+        *out = std::ptr::null_mut();
+        let path = unsafe { try_str(path, "path") }?;
+        let w = unsafe { try_ref(world, "world") }?;
+        let world_id = unsafe { try_str(w.world_id, "world->world_id") }?;
+        let desc = WorldDesc {
+            world_id: world_id.to_string(),
+            n_samples: w.n_samples,
+            t: w.T,
+            h: w.H,
+            n_params: w.n_params,
+            n_shocks: w.n_shocks,
+            n_obs: w.n_obs,
+            // SAFETY: arrays of the declared lengths, by the caller's contract.
+            param_names: unsafe { try_names(w.param_names, w.n_params, "param_names", "p") }?,
+            shock_names: unsafe { try_names(w.shock_names, w.n_shocks, "shock_names", "s") }?,
+            obs_names: unsafe { try_names(w.obs_names, w.n_obs, "obs_names", "y") }?,
+        };
+        let opts = match unsafe { opts.as_ref() } {
+            Some(o) => convert_options(o)?,
+            None => convert_options(&ume_writer_options_default())?,
+        };
+        let writer = Writer::create(Path::new(path), &desc, &opts)?;
+        *out = Box::into_raw(Box::new(ume_writer { inner: writer }));
+        Ok(())
+    })
+}
+
+/// Shared body of the f32 and f64 writes: all checks happen before any data moves.
+#[allow(clippy::too_many_arguments)]
+unsafe fn write_sample<T: Float>(
+    w: *mut ume_writer,
+    i: u64,
+    layout: u32,
+    theta: *const T,
+    theta_len: usize,
+    traj: *const T,
+    traj_len: usize,
+    irfs: *const T,
+    irfs_len: usize,
+    shocks: *const T,
+    shocks_len: usize,
+) -> Result<()> {
+    // SAFETY: NULL-checked; a non-NULL handle comes from ume_writer_create.
+    let w = &unsafe { try_ref(w, "writer") }?.inner;
+    let layout = Layout::from_flag(layout)?;
+    let d = w.desc();
+    if i >= d.n_samples {
+        return Err(Error::new(
+            crate::error::ErrorKind::OutOfRange,
+            format!("sample index {i} out of range [0, {})", d.n_samples),
+        ));
+    }
+    // SAFETY: each buffer is checked for NULL, length and alignment before use.
+    let sample = unsafe {
+        SampleRef {
+            theta: try_slice(theta, theta_len, d.sample_len(ArrayKind::Theta), "theta")?,
+            trajectories: try_slice(
+                traj,
+                traj_len,
+                d.sample_len(ArrayKind::Trajectories),
+                "trajectories",
+            )?,
+            irfs: try_slice(irfs, irfs_len, d.sample_len(ArrayKind::Irfs), "irfs")?,
+            shocks: try_slice(
+                shocks,
+                shocks_len,
+                d.sample_len(ArrayKind::Shocks),
+                "shocks",
+            )?,
+        }
+    };
+    w.write_sample(i, layout, sample)
+}
+
+/// Writes sample `i` from float (f32) buffers. See `ume_writer_write_sample_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_write_sample_f32(
+    writer: *mut ume_writer,
+    i: u64,
+    layout: u32,
+    theta: *const f32,
+    theta_len: usize,
+    trajectories: *const f32,
+    trajectories_len: usize,
+    irfs: *const f32,
+    irfs_len: usize,
+    shocks: *const f32,
+    shocks_len: usize,
+) -> ume_status {
+    guard("ume_writer_write_sample_f32", || unsafe {
+        write_sample(
+            writer,
+            i,
+            layout,
+            theta,
+            theta_len,
+            trajectories,
+            trajectories_len,
+            irfs,
+            irfs_len,
+            shocks,
+            shocks_len,
+        )
+    })
+}
+
+/// Writes sample `i` from double buffers (rounded to float32 for storage).
+///
+/// Buffers hold one sample each: theta `n_params`, trajectories `T*n_obs`, irfs
+/// `n_shocks*(H+1)*n_obs`, shocks `T*n_shocks` elements; each `*_len` is that element
+/// count, checked before anything is read. `layout` is UME_LAYOUT_C (row-major,
+/// `traj[t][o]`) or UME_LAYOUT_F (column-major, Fortran `traj(T, n_obs)` / Julia
+/// `Matrix{Float64}(T, n_obs)` passed as they are). Samples may come in any order and from
+/// any thread. The buffers are copied before the call returns; the caller keeps them.
+///
+/// Errors: UME_ERR_OUT_OF_RANGE (i >= n_samples), UME_ERR_LENGTH_MISMATCH,
+/// UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT (layout), UME_ERR_NON_FINITE,
+/// UME_ERR_ALREADY_WRITTEN, UME_ERR_FINALIZED, or UME_ERR_IO from an earlier background
+/// flush. A rejected call stores nothing and leaves sample `i` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_write_sample_f64(
+    writer: *mut ume_writer,
+    i: u64,
+    layout: u32,
+    theta: *const f64,
+    theta_len: usize,
+    trajectories: *const f64,
+    trajectories_len: usize,
+    irfs: *const f64,
+    irfs_len: usize,
+    shocks: *const f64,
+    shocks_len: usize,
+) -> ume_status {
+    guard("ume_writer_write_sample_f64", || unsafe {
+        write_sample(
+            writer,
+            i,
+            layout,
+            theta,
+            theta_len,
+            trajectories,
+            trajectories_len,
+            irfs,
+            irfs_len,
+            shocks,
+            shocks_len,
+        )
+    })
+}
+
+fn stats(s: &ArrayStats) -> ume_array_stats {
+    ume_array_stats {
+        raw_bytes: s.raw_bytes,
+        stored_bytes: s.stored_bytes,
+        ratio: s.ratio,
+    }
+}
+
+fn summary(s: &Summary) -> ume_summary {
+    ume_summary {
+        n_samples: s.n_samples,
+        samples_written: s.samples_written,
+        theta: stats(&s.arrays[0]),
+        trajectories: stats(&s.arrays[1]),
+        irfs: stats(&s.arrays[2]),
+        shocks: stats(&s.arrays[3]),
+    }
+}
+
+/// Stores every buffered sample, waits for the compression threads and fills `*summary_out`
+/// (may be NULL). Afterwards writes fail with UME_ERR_FINALIZED; the handle must still be
+/// released with `ume_writer_free`. Call it once, when no other thread is writing (writes
+/// in flight are waited for). Errors: UME_ERR_IO if a chunk could not be stored,
+/// UME_ERR_FINALIZED on a second call.
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_finalize(
+    writer: *mut ume_writer,
+    summary_out: *mut ume_summary,
+) -> ume_status {
+    guard("ume_writer_finalize", || {
+        // SAFETY: NULL-checked; a non-NULL handle comes from ume_writer_create.
+        let w = &unsafe { try_ref(writer, "writer") }?.inner;
+        let s = w.finalize()?;
+        // SAFETY: NULL or valid for one write, by the caller's contract.
+        if let Some(out) = unsafe { summary_out.as_mut() } {
+            *out = summary(&s);
+        }
+        Ok(())
+    })
+}
+
+/// Releases a writer. NULL is a no-op. A writer that was not finalized stores its buffered
+/// samples first (errors are lost: call `ume_writer_finalize` to see them). The handle
+/// must not be used afterwards, and must not be in use by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_free(writer: *mut ume_writer) {
+    guard_void("ume_writer_free", || {
+        if !writer.is_null() {
+            // SAFETY: created by Box::into_raw in ume_writer_create, freed once.
+            drop(unsafe { Box::from_raw(writer) });
+        }
+    });
+}
