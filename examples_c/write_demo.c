@@ -1,0 +1,353 @@
+/* write_demo — a small New-Keynesian-flavoured simulator that writes a umedata dataset.
+ *
+ *   write_demo OUT_DIR [N=1000] [CHUNK_SAMPLES=0] [--overwrite]
+ *
+ * For each sample i it draws 8 parameters theta and a T x 3 shock sequence from a
+ * splitmix64 stream seeded with 42 + i, simulates a 3-variable linear economy
+ *     y_t = A(theta) y_{t-1} + B(theta) e_t,   y_{-1} = 0,
+ * computes impulse responses, and hands the four arrays to umedata in double precision
+ * (C layout). umedata stores them as float32 Zarr arrays in OUT_DIR/nk/.
+ *
+ * Afterwards it reopens the dataset and checks that a few samples read back equal the
+ * float32-rounded values it wrote.
+ *
+ * The model is specified exactly in docs/c-api-draft.md ("Demo simulator");
+ * tests/python/demo_sim.py recomputes it bit for bit, so any change to the draws, their
+ * order or the order of the sums here must be made there as well.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "umedata.h"
+
+/* ---- shapes of the demo world ------------------------------------------------------ */
+
+enum { T = 200, H = 40, N_PARAMS = 8, N_SHOCKS = 3, N_OBS = 3 };
+
+/* Per-sample element counts of the four arrays (C layout). */
+enum {
+  THETA_LEN = N_PARAMS,                      /* theta[p]            */
+  TRAJ_LEN = T * N_OBS,                      /* traj[t][o]          */
+  IRFS_LEN = N_SHOCKS * (H + 1) * N_OBS,     /* irfs[k][h][o]       */
+  SHOCKS_LEN = T * N_SHOCKS                  /* shocks[t][k]        */
+};
+
+static const uint64_t GLOBAL_SEED = 42;
+static const double PI = 3.14159265358979323846;
+
+static const char *const PARAM_NAMES[N_PARAMS] = {
+    "beta", "sigma", "phi_pi", "phi_y", "rho_i", "rho_a", "sigma_a", "sigma_m"};
+static const char *const SHOCK_NAMES[N_SHOCKS] = {"monetary", "technology", "cost_push"};
+static const char *const OBS_NAMES[N_OBS] = {"output", "inflation", "rate"};
+
+/* Uniform prior bounds, in PARAM_NAMES order. */
+static const double LO[N_PARAMS] = {0.985, 0.5, 1.05, 0.0, 0.0, 0.0, 0.001, 0.001};
+static const double HI[N_PARAMS] = {0.995, 2.5, 3.5, 1.0, 0.9, 0.95, 0.02, 0.01};
+
+/* ---- random numbers: splitmix64 ---------------------------------------------------- */
+
+typedef struct {
+  uint64_t state;
+} rng_t;
+
+static uint64_t rng_next(rng_t *r) {
+  r->state += 0x9E3779B97F4A7C15ULL; /* wraps mod 2^64 */
+  uint64_t z = r->state;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+/* Double in [0, 1) from the top 53 bits. */
+static double rng_uniform(rng_t *r) {
+  return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Standard normal (Box-Muller, cosine branch only: one draw per two uniforms). */
+static double rng_normal(rng_t *r) {
+  double u1 = rng_uniform(r);
+  double u2 = rng_uniform(r);
+  return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * PI * u2);
+}
+
+/* ---- the economy --------------------------------------------------------------------- */
+
+/* One sample, in double precision, C layout. */
+typedef struct {
+  double theta[THETA_LEN];
+  double traj[T][N_OBS];
+  double irfs[N_SHOCKS][H + 1][N_OBS];
+  double shocks[T][N_SHOCKS];
+} sample_t;
+
+/* y_t for t = 0..n_steps-1 from y_{-1} = 0, driven by e[t]. Sums run in index order,
+ * first over p (A y_{t-1}), then over k (B e_t), starting from 0.0. */
+static void simulate_path(const double A[3][3], const double B[3][3],
+                          const double (*e)[N_SHOCKS], int n_steps, double (*y_out)[N_OBS]) {
+  double y[3] = {0.0, 0.0, 0.0};
+  for (int t = 0; t < n_steps; t++) {
+    double next[3];
+    for (int o = 0; o < 3; o++) {
+      double acc = 0.0;
+      for (int p = 0; p < 3; p++) acc = acc + A[o][p] * y[p];
+      for (int k = 0; k < 3; k++) acc = acc + B[o][k] * e[t][k];
+      next[o] = acc;
+    }
+    for (int o = 0; o < 3; o++) {
+      y[o] = next[o];
+      y_out[t][o] = next[o];
+    }
+  }
+}
+
+/* Computes sample i of the demo world. */
+static void simulate_sample(uint64_t i, sample_t *s) {
+  rng_t rng = {GLOBAL_SEED + i};
+
+  /* 1. parameters: 8 uniforms, theta_j = lo_j + (hi_j - lo_j) * u */
+  for (int j = 0; j < N_PARAMS; j++) s->theta[j] = LO[j] + (HI[j] - LO[j]) * rng_uniform(&rng);
+
+  /* 2. shocks: e[t][k] for t = 0..T-1, k = 0..2 */
+  for (int t = 0; t < T; t++)
+    for (int k = 0; k < N_SHOCKS; k++) s->shocks[t][k] = rng_normal(&rng);
+
+  const double sigma = s->theta[1], phi_pi = s->theta[2], phi_y = s->theta[3];
+  const double rho_i = s->theta[4], rho_a = s->theta[5];
+  const double sigma_a = s->theta[6], sigma_m = s->theta[7];
+
+  /* rows: output, inflation, rate */
+  const double A[3][3] = {
+      {0.9 * rho_a, 0.0, -0.05 / sigma},
+      {0.02 * phi_y, 0.3 + 0.4 * rho_i, 0.0},
+      {0.0, 0.02 * (phi_pi - 1.0), rho_i},
+  };
+  /* columns: monetary, technology, cost_push */
+  const double B[3][3] = {
+      {-0.5 * sigma_m, sigma_a, 0.0},
+      {0.0, -0.3 * sigma_a, 0.005},
+      {sigma_m, 0.0, 0.0},
+  };
+
+  /* 3. trajectories */
+  simulate_path(A, B, (const double(*)[N_SHOCKS])s->shocks, T, s->traj);
+
+  /* 4. impulse responses: shocked minus baseline path over h = 0..H, same noise,
+   *    shocked path has e[0][k] + 1 */
+  double baseline[H + 1][N_OBS], shocked[H + 1][N_OBS], e_shocked[H + 1][N_SHOCKS];
+  simulate_path(A, B, (const double(*)[N_SHOCKS])s->shocks, H + 1, baseline);
+  for (int k = 0; k < N_SHOCKS; k++) {
+    memcpy(e_shocked, s->shocks, sizeof e_shocked);
+    e_shocked[0][k] = e_shocked[0][k] + 1.0;
+    simulate_path(A, B, (const double(*)[N_SHOCKS])e_shocked, H + 1, shocked);
+    for (int h = 0; h <= H; h++)
+      for (int o = 0; o < N_OBS; o++) s->irfs[k][h][o] = shocked[h][o] - baseline[h][o];
+  }
+}
+
+/* ---- helpers --------------------------------------------------------------------------- */
+
+/* Prints the failing call and the library's message, returns 1 for `return fail(...)`. */
+static int fail(const char *what, ume_status st) {
+  fprintf(stderr, "write_demo: %s failed: %s (%d): %s\n", what, ume_status_string(st),
+          (int)st, ume_last_error_message());
+  return 1;
+}
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: write_demo OUT_DIR [N=1000] [CHUNK_SAMPLES=0] [--overwrite]\n"
+          "  OUT_DIR        dataset directory to create (world \"nk\" inside it)\n"
+          "  N              number of samples (>= 1)\n"
+          "  CHUNK_SAMPLES  samples per chunk, 0 = automatic\n"
+          "  --overwrite    replace an existing \"nk\" world\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end = NULL;
+  if (s[0] == '-' || s[0] == '\0') return 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*end != '\0') return 0;
+  *out = (uint64_t)v;
+  return 1;
+}
+
+static void print_stats(const char *name, const ume_array_stats *a) {
+  printf("  %-13s raw %12" PRIu64 " B   stored %12" PRIu64 " B   stored/raw %5.3f\n", name,
+         a->raw_bytes, a->stored_bytes, a->ratio);
+}
+
+/* Compares n doubles read back with the float32 rounding of what was written. */
+static int same_as_f32(const char *array, uint64_t i, const double *written,
+                       const double *read, size_t n) {
+  for (size_t j = 0; j < n; j++) {
+    double expected = (double)(float)written[j];
+    if (read[j] != expected) {
+      fprintf(stderr,
+              "write_demo: sample %" PRIu64 " %s[%zu]: read %.9g, expected %.9g "
+              "(float32 of %.17g)\n",
+              i, array, j, read[j], expected, written[j]);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+int main(int argc, char **argv) {
+  const char *out_dir = NULL;
+  uint64_t n = 1000, chunk = 0;
+  int overwrite = 0, n_positional = 0;
+
+  for (int a = 1; a < argc; a++) {
+    if (strcmp(argv[a], "--overwrite") == 0) {
+      overwrite = 1;
+    } else if (strcmp(argv[a], "-h") == 0 || strcmp(argv[a], "--help") == 0) {
+      usage();
+      return 0;
+    } else if (n_positional == 0) {
+      out_dir = argv[a];
+      n_positional++;
+    } else if (n_positional == 1 && parse_u64(argv[a], &n) && n > 0) {
+      n_positional++;
+    } else if (n_positional == 2 && parse_u64(argv[a], &chunk)) {
+      n_positional++;
+    } else {
+      fprintf(stderr, "write_demo: bad argument '%s'\n", argv[a]);
+      usage();
+      return 2;
+    }
+  }
+  if (out_dir == NULL) {
+    usage();
+    return 2;
+  }
+
+  /* --- 1. describe the world and create the writer --- */
+  ume_world_desc world;
+  memset(&world, 0, sizeof world);
+  world.world_id = "nk";
+  world.n_samples = n;
+  world.T = T;
+  world.H = H;
+  world.n_params = N_PARAMS;
+  world.n_shocks = N_SHOCKS;
+  world.n_obs = N_OBS;
+  world.param_names = PARAM_NAMES;
+  world.shock_names = SHOCK_NAMES;
+  world.obs_names = OBS_NAMES;
+
+  ume_writer_options opts = ume_writer_options_default(); /* Blosc-LZ4, auto chunking */
+  opts.chunk_samples = chunk;
+  opts.overwrite = (uint8_t)overwrite;
+
+  ume_writer *writer = NULL;
+  ume_status st = ume_writer_create(out_dir, &world, &opts, &writer);
+  if (st != UME_OK) return fail("ume_writer_create", st);
+
+  /* --- 2. simulate and write every sample (any order and any thread would do) --- */
+  sample_t *s = malloc(sizeof *s);
+  if (s == NULL) {
+    fprintf(stderr, "write_demo: out of memory\n");
+    ume_writer_free(writer);
+    return 1;
+  }
+  for (uint64_t i = 0; i < n; i++) {
+    simulate_sample(i, s);
+    st = ume_writer_write_sample_f64(writer, i, UME_LAYOUT_C,
+                                     s->theta, THETA_LEN,
+                                     &s->traj[0][0], TRAJ_LEN,
+                                     &s->irfs[0][0][0], IRFS_LEN,
+                                     &s->shocks[0][0], SHOCKS_LEN);
+    if (st != UME_OK) {
+      fprintf(stderr, "write_demo: sample %" PRIu64 ": ", i);
+      fail("ume_writer_write_sample_f64", st);
+      ume_writer_free(writer);
+      free(s);
+      return 1;
+    }
+  }
+
+  /* --- 3. finalize: flush the open chunks, write metadata, get a summary --- */
+  ume_summary sum;
+  st = ume_writer_finalize(writer, &sum);
+  if (st != UME_OK) {
+    fail("ume_writer_finalize", st);
+    ume_writer_free(writer);
+    free(s);
+    return 1;
+  }
+  ume_writer_free(writer);
+  writer = NULL;
+
+  printf("write_demo: wrote %s/nk (umedata %s)\n", out_dir, ume_version());
+  printf("  samples written %" PRIu64 " of %" PRIu64 "\n", sum.samples_written, sum.n_samples);
+  print_stats("theta", &sum.theta);
+  print_stats("trajectories", &sum.trajectories);
+  print_stats("irfs", &sum.irfs);
+  print_stats("shocks", &sum.shocks);
+  if (sum.samples_written != n || sum.n_samples != n) {
+    fprintf(stderr, "write_demo: summary says %" PRIu64 "/%" PRIu64 " samples, expected %" PRIu64
+                    "\n", sum.samples_written, sum.n_samples, n);
+    free(s);
+    return 1;
+  }
+
+  /* --- 4. read back the first, middle and last sample and compare --- */
+  ume_reader *reader = NULL;
+  st = ume_reader_open(out_dir, "nk", &reader);
+  if (st != UME_OK) {
+    free(s);
+    return fail("ume_reader_open", st);
+  }
+
+  ume_world_shape shape;
+  st = ume_reader_shape(reader, &shape);
+  if (st != UME_OK) {
+    ume_reader_free(reader);
+    free(s);
+    return fail("ume_reader_shape", st);
+  }
+  if (shape.n_samples != n || shape.T != T || shape.H != H || shape.n_params != N_PARAMS ||
+      shape.n_shocks != N_SHOCKS || shape.n_obs != N_OBS) {
+    fprintf(stderr, "write_demo: the reader reports different shapes than written\n");
+    ume_reader_free(reader);
+    free(s);
+    return 1;
+  }
+
+  sample_t *back = malloc(sizeof *back);
+  int ok = back != NULL;
+  const uint64_t check[3] = {0, n / 2, n - 1};
+  for (int c = 0; ok && c < 3; c++) {
+    uint64_t i = check[c];
+    st = ume_reader_read_f64(reader, i, 1, UME_LAYOUT_C,
+                             back->theta, THETA_LEN,
+                             &back->traj[0][0], TRAJ_LEN,
+                             &back->irfs[0][0][0], IRFS_LEN,
+                             &back->shocks[0][0], SHOCKS_LEN);
+    if (st != UME_OK) {
+      fprintf(stderr, "write_demo: sample %" PRIu64 ": ", i);
+      fail("ume_reader_read_f64", st);
+      ok = 0;
+      break;
+    }
+    simulate_sample(i, s); /* recompute what was written */
+    ok = same_as_f32("theta", i, s->theta, back->theta, THETA_LEN) &&
+         same_as_f32("trajectories", i, &s->traj[0][0], &back->traj[0][0], TRAJ_LEN) &&
+         same_as_f32("irfs", i, &s->irfs[0][0][0], &back->irfs[0][0][0], IRFS_LEN) &&
+         same_as_f32("shocks", i, &s->shocks[0][0], &back->shocks[0][0], SHOCKS_LEN);
+  }
+  if (ok)
+    printf("  read back samples %" PRIu64 ", %" PRIu64 ", %" PRIu64 ": equal to float32 of "
+           "the simulated values\n", check[0], check[1], check[2]);
+
+  ume_reader_free(reader);
+  free(back);
+  free(s);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test of umedata: Rust (unit, integration, header freshness, fmt, clippy),
+# the C programs under CTest, and the Python interop suite (zarr-python, xarray,
+# tensorstore) in a venv this script creates. Exit status non-zero on any failure.
+#
+#   bash scripts/test.sh
+#
+# Needs: Rust (cargo), cmake >= 3.20, a C and C++ compiler, python3 (>= 3.11) with venv.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+build="${UME_BUILD_DIR:-$root/build}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --check
+
+step "cargo clippy -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "cargo test"
+cargo test
+
+step "CMake build (cargo release build driven by CMake) + CTest"
+cmake -S "$root" -B "$build" -DUMEDATA_CARGO_TARGET_DIR="$root/target" >/dev/null
+cmake --build "$build" -j2
+(cd "$build" && ctest --output-on-failure)
+
+step "Python interop (zarr-python, xarray, tensorstore)"
+venv="$(bash "$root/scripts/python-env.sh")"
+UME_WRITE_DEMO="$build/write_demo" "$venv/bin/python" -m pytest -q "$root/tests/python"
+
+# The generated header must be the committed one (build.rs refreshes it outside CI).
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
+   && ! git -C "$root" diff --quiet -- include/umedata.h; then
+  echo "include/umedata.h differs from the committed header: commit the regenerated header" >&2
+  exit 1
+fi
+step "all tests passed"
