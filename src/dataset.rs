@@ -272,11 +272,19 @@ impl World {
         }
         let store = AtomicFsStore::open(root, true)?;
         let world_path = format!("/{world_id}");
+        let kind_of = |key: String| {
+            // Missing metadata is "not found"; metadata that exists but does not parse is a
+            // format problem the user must hear about differently.
+            match StoreKey::new(key).ok().map(|k| store.get(&k)) {
+                Some(Ok(Some(_))) => ErrorKind::Format,
+                _ => ErrorKind::NotFound,
+            }
+        };
         let group = Group::open(store.clone(), &world_path).map_err(|e| {
             Error::new(
-                ErrorKind::NotFound,
+                kind_of(format!("{world_id}/zarr.json")),
                 format!(
-                    "world '{world_id}' not found in dataset '{}': {e}",
+                    "world '{world_id}' cannot be opened in dataset '{}': {e}",
                     root.display()
                 ),
             )
@@ -296,7 +304,7 @@ impl World {
             let path = format!("{world_path}/{name}");
             let array = Array::open(store.clone(), &path).map_err(|e| {
                 Error::new(
-                    ErrorKind::NotFound,
+                    kind_of(format!("{world_id}/{name}/zarr.json")),
                     format!("array '{world_id}/{name}' cannot be opened: {e}"),
                 )
             })?;

@@ -2,10 +2,8 @@
 
 use std::path::Path;
 
-use zarrs::array::ArraySubset;
-
-use crate::dataset::{codec_options, World};
-use crate::error::{from_array, Error, ErrorKind, Result};
+use crate::dataset::World;
+use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{check_len, from_row_major_f32, Float, Layout};
 use crate::world::{ArrayKind, WorldDesc};
 
@@ -32,33 +30,51 @@ impl Reader {
         self.world.chunk_samples
     }
 
-    /// The `written` mask of `[start, start + count)`.
+    /// The `written` mask of `[start, start + count)`. Whole mask chunks are read so
+    /// their checksums are verified.
     pub fn mask(&self, start: u64, count: u64) -> Result<Vec<u8>> {
         self.check_range(start, count)?;
-        let subset = ArraySubset::new_with_start_shape(vec![start], vec![count])
-            .map_err(|e| Error::internal(e.to_string()))?;
-        self.world
-            .written
-            .retrieve_array_subset_opt::<Vec<u8>>(&subset, &codec_options())
-            .map_err(|e| from_array("reading the written mask", e))
+        let cs = self.world.chunk_samples;
+        let mut out = Vec::with_capacity(count as usize);
+        for c in start / cs..=(start + count - 1) / cs {
+            let chunk = self.world.read_mask_chunk(c)?;
+            let (lo, hi) = self.chunk_part(c, start, count);
+            out.extend_from_slice(&chunk[lo..hi]);
+        }
+        Ok(out)
+    }
+
+    /// The part `[lo, hi)` of chunk `c` that falls in `[start, start + count)`.
+    fn chunk_part(&self, c: u64, start: u64, count: u64) -> (usize, usize) {
+        let cs = self.world.chunk_samples;
+        let first = c * cs;
+        let lo = start.max(first) - first;
+        let hi = (start + count).min(first + cs) - first;
+        (lo as usize, hi as usize)
     }
 
     /// How many samples are stored.
     pub fn samples_written(&self) -> Result<u64> {
-        let n = self.world.desc.n_samples;
-        let step = self.world.chunk_samples * 64;
         let mut total = 0;
-        let mut start = 0;
-        while start < n {
-            let count = step.min(n - start);
-            total += self.mask(start, count)?.iter().filter(|&&m| m != 0).count() as u64;
-            start += count;
+        for c in 0..self.world.n_chunks() {
+            let n = self.world.samples_in_chunk(c) as usize;
+            total += self.world.read_mask_chunk(c)?[..n]
+                .iter()
+                .filter(|&&m| m != 0)
+                .count() as u64;
         }
         Ok(total)
     }
 
     /// Whether sample `i` is stored.
     pub fn is_written(&self, i: u64) -> Result<bool> {
+        let n = self.world.desc.n_samples;
+        if i >= n {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("sample index {i} out of range [0, {n})"),
+            ));
+        }
         Ok(self.mask(i, 1)?[0] != 0)
     }
 
@@ -78,7 +94,9 @@ impl Reader {
 
     /// Copies samples `[start, start + count)` into the given buffers (`None` skips an
     /// array). Each buffer holds `count` per-sample blocks back to back, each in `layout`.
-    /// Fails with [`ErrorKind::NotWritten`] if any sample of the range is not stored.
+    /// Fails with [`ErrorKind::NotWritten`] if any sample of the range is not stored, and
+    /// with [`ErrorKind::Format`] if a chunk fails its checksum; whole chunks are decoded so
+    /// that every byte returned was verified.
     pub fn read_range<T: Float>(
         &self,
         start: u64,
@@ -104,25 +122,26 @@ impl Reader {
                 format!("sample {} was never written", start + pos as u64),
             ));
         }
+        let cs = self.world.chunk_samples;
         for (a, kind) in ArrayKind::ALL.iter().enumerate() {
             let Some(buf) = out[a].as_deref_mut() else {
                 continue;
             };
             let dims = desc.sample_dims(*kind);
-            let mut ranges = Vec::with_capacity(dims.len() + 1);
-            ranges.push(start..start + count);
-            ranges.extend(dims.iter().map(|&d| 0..d as u64));
-            let data: Vec<f32> = self.world.arrays[a]
-                .retrieve_array_subset_opt(&ArraySubset::new_with_ranges(&ranges), &codec_options())
-                .map_err(|e| from_array(&format!("reading {}", kind.name()), e))?;
             let per = desc.sample_len(*kind);
-            for s in 0..count as usize {
-                from_row_major_f32(
-                    &mut buf[s * per..(s + 1) * per],
-                    &data[s * per..(s + 1) * per],
-                    &dims,
-                    layout,
-                );
+            for c in start / cs..=(start + count - 1) / cs {
+                let data = self.world.read_chunk_f32(&self.world.arrays[a], c)?;
+                let (lo, hi) = self.chunk_part(c, start, count);
+                let first_out = (c * cs + lo as u64 - start) as usize;
+                for (j, k) in (lo..hi).enumerate() {
+                    let s = first_out + j;
+                    from_row_major_f32(
+                        &mut buf[s * per..(s + 1) * per],
+                        &data[k * per..(k + 1) * per],
+                        &dims,
+                        layout,
+                    );
+                }
             }
         }
         Ok(())

@@ -18,10 +18,11 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::dataset::{codec_options, StorageOptions, World};
 use crate::error::{from_array, Error, ErrorKind, Result};
@@ -90,8 +91,15 @@ pub struct Summary {
 }
 
 /// Samples of one chunk being assembled.
+///
+/// Each sample is converted into its own buffer outside any lock, so threads writing
+/// into the same chunk only meet for the instant it takes to place a pointer; the worker
+/// that stores the chunk assembles the contiguous arrays.
 struct ChunkBuf {
-    data: [Vec<f32>; 4],
+    /// Arrays read back from disk when an early-stored chunk is completed later.
+    base: Option<[Vec<f32>; 4]>,
+    /// Per sample of the chunk: theta, trajectories, irfs, shocks back to back, row-major.
+    samples: Vec<Option<Box<[f32]>>>,
     filled: Vec<u8>,
     count: u64,
 }
@@ -109,7 +117,7 @@ struct Job {
 }
 
 /// The job queue and the worker threads draining it.
-type Pool = (SyncSender<Job>, Vec<JoinHandle<()>>);
+type Pool = (Sender<Job>, Vec<JoinHandle<()>>);
 
 /// State shared by the callers and the workers.
 struct Shared {
@@ -122,7 +130,18 @@ struct Shared {
     samples_stored: AtomicU64,
     /// An error of a background flush, reported by the next call.
     pending_error: Mutex<Option<Error>>,
+    has_pending_error: AtomicBool,
     max_open: usize,
+    /// Per-sample dimensions and lengths of the four arrays (computed once).
+    dims: [Vec<usize>; 4],
+    lens: [usize; 4],
+    /// Chunks handed to the workers and not yet stored.
+    queued: AtomicUsize,
+    max_queued: usize,
+    /// Threads inside `write_sample` right now.
+    active_writers: AtomicUsize,
+    /// Signalled whenever a chunk leaves the open set.
+    progress: (Mutex<()>, Condvar),
 }
 
 /// Writes the samples of one world. `Sync`: share one writer between threads.
@@ -167,10 +186,17 @@ impl Writer {
             open: Mutex::new(VecDeque::new()),
             samples_stored: AtomicU64::new(0),
             pending_error: Mutex::new(None),
+            has_pending_error: AtomicBool::new(false),
             max_open,
+            dims: ArrayKind::ALL.map(|k| world.desc.sample_dims(k)),
+            lens: ArrayKind::ALL.map(|k| world.desc.sample_len(k)),
+            queued: AtomicUsize::new(0),
+            max_queued: 2 * threads,
+            active_writers: AtomicUsize::new(0),
+            progress: (Mutex::new(()), Condvar::new()),
             world,
         });
-        let (tx, rx) = sync_channel::<Job>(threads);
+        let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let workers = (0..threads)
             .map(|k| {
@@ -246,27 +272,78 @@ impl Writer {
                 "the writer was finalized; it accepts no more samples",
             ));
         }
-        if let Some(e) = lock(&self.shared.pending_error).take() {
-            return Err(e);
+        if self.shared.has_pending_error.load(Ordering::Acquire) {
+            if let Some(e) = self.shared.take_pending_error() {
+                return Err(e);
+            }
         }
+        self.shared.active_writers.fetch_add(1, Ordering::AcqRel);
+        let result = self.store_sample(i, layout, sample);
+        self.shared.active_writers.fetch_sub(1, Ordering::AcqRel);
+        result
+    }
+
+    /// Copies a checked sample into its chunk buffer; hands the chunk on when complete.
+    fn store_sample<T: Float>(
+        &self,
+        i: u64,
+        layout: Layout,
+        sample: SampleRef<'_, T>,
+    ) -> Result<()> {
+        let shared = &self.shared;
+        let world = &shared.world;
         let cs = world.chunk_samples;
         let c = i / cs;
         let k = (i % cs) as usize;
+        // Convert first, holding no lock.
+        let mut packed = vec![0f32; shared.lens.iter().sum()].into_boxed_slice();
+        let mut at = 0;
+        for (a, kind) in ArrayKind::ALL.iter().enumerate() {
+            let n = shared.lens[a];
+            to_row_major_f32(
+                &mut packed[at..at + n],
+                sample.get(*kind),
+                &shared.dims[a],
+                layout,
+            );
+            at += n;
+        }
+        if !self.allow_nonfinite {
+            // NaN/inf were refused above; what is non-finite now is an f64 beyond float32.
+            if let Some(pos) = first_non_finite(&packed) {
+                let (a, off) = shared.locate(pos);
+                return Err(Error::new(
+                    ErrorKind::NonFinite,
+                    format!(
+                        "sample {i}: {} element {off} (row-major) is outside the float32 range (|x| > 3.4e38)",
+                        ArrayKind::ALL[a].name()
+                    ),
+                ));
+            }
+        }
+        let mut packed = Some(packed);
+        let mut admitted = false;
         let full = loop {
-            let mut slot = lock(&self.shared.slots[c as usize]);
+            let mut slot = lock(&shared.slots[c as usize]);
             if matches!(*slot, Slot::Flushing) {
                 drop(slot);
-                std::thread::sleep(std::time::Duration::from_micros(50));
+                std::thread::sleep(Duration::from_micros(50));
                 continue;
             }
             if matches!(*slot, Slot::Empty) {
-                let on_disk = self.shared.stored[c as usize].load(Ordering::Acquire);
+                let on_disk = shared.stored[c as usize].load(Ordering::Acquire);
                 if on_disk == world.samples_in_chunk(c) {
                     return Err(already_written(i));
                 }
-                let buf = self.shared.new_buffer(c, on_disk > 0)?;
+                if !admitted {
+                    drop(slot);
+                    self.admit_new_chunk(c)?;
+                    admitted = true;
+                    continue;
+                }
+                let buf = shared.new_buffer(c, on_disk > 0)?;
                 *slot = Slot::Open(buf);
-                lock(&self.shared.open).push_back(c);
+                lock(&shared.open).push_back(c);
             }
             let Slot::Open(buf) = &mut *slot else {
                 unreachable!("slot is open here")
@@ -274,11 +351,7 @@ impl Writer {
             if buf.filled[k] != 0 {
                 return Err(already_written(i));
             }
-            for (a, kind) in ArrayKind::ALL.iter().enumerate() {
-                let n = desc.sample_len(*kind);
-                let dst = &mut buf.data[a][k * n..(k + 1) * n];
-                to_row_major_f32(dst, sample.get(*kind), &desc.sample_dims(*kind), layout);
-            }
+            buf.samples[k] = packed.take();
             buf.filled[k] = 1;
             buf.count += 1;
             if buf.count == world.samples_in_chunk(c) {
@@ -290,17 +363,21 @@ impl Writer {
             break None;
         };
         if let Some(buf) = full {
-            self.shared.forget_open(c);
+            shared.forget_open(c);
             self.submit(Job { chunk: c, buf })?;
         }
-        self.evict_over_limit()
+        Ok(())
     }
 
-    /// Hands a chunk to the workers (blocks while they are all busy: that is the memory bound).
+    /// Hands a chunk to the workers. Never blocks: the memory bound is enforced when
+    /// chunks are opened ([`Self::admit_new_chunk`]), so that every writing thread shares
+    /// the back-pressure, not only the one that happens to complete chunks.
     fn submit(&self, job: Job) -> Result<()> {
         let tx = lock(&self.pool).as_ref().map(|(tx, _)| tx.clone());
+        self.shared.queued.fetch_add(1, Ordering::AcqRel);
         match tx {
             Some(tx) => tx.send(job).map_err(|e| {
+                self.shared.queued.fetch_sub(1, Ordering::AcqRel);
                 // Only if every worker died; keep the data so finalize can report it.
                 let Job { chunk, buf } = e.0;
                 *lock(&self.shared.slots[chunk as usize]) = Slot::Open(buf);
@@ -313,17 +390,37 @@ impl Writer {
         }
     }
 
-    fn evict_over_limit(&self) -> Result<()> {
+    /// Waits until chunk `want` may be opened: fewer than `max_queued` chunks await the
+    /// workers and fewer than `max_open` are partially filled. Queued chunks always drain,
+    /// so for them this only waits. For open ones: when other threads are writing too, the
+    /// oldest open chunk is most likely one they are about to complete (threads drift
+    /// apart a little), so this waits a short while for that; only then, or at once when
+    /// the caller writes alone, is the oldest chunk stored early (evicted).
+    fn admit_new_chunk(&self, want: u64) -> Result<()> {
+        const PATIENCE: Duration = Duration::from_millis(200);
+        let shared = &self.shared;
+        let start = Instant::now();
         loop {
-            let victim = {
-                let mut open = lock(&self.shared.open);
-                if open.len() <= self.shared.max_open {
-                    return Ok(());
-                }
-                open.pop_front()
-            };
-            let Some(c) = victim else { return Ok(()) };
-            let mut slot = lock(&self.shared.slots[c as usize]);
+            // Another thread may have opened (or even completed) the chunk meanwhile.
+            if !matches!(*lock(&shared.slots[want as usize]), Slot::Empty) {
+                return Ok(());
+            }
+            let (m, cv) = &shared.progress;
+            let guard = lock(m);
+            let queued = shared.queued.load(Ordering::Acquire);
+            let open = lock(&shared.open).len();
+            if queued < shared.max_queued && open < shared.max_open {
+                return Ok(());
+            }
+            let others = shared.active_writers.load(Ordering::Acquire) > 1;
+            if queued >= shared.max_queued || (others && start.elapsed() < PATIENCE) {
+                let _ = cv.wait_timeout(guard, Duration::from_millis(5));
+                continue;
+            }
+            drop(guard);
+            let victim = lock(&shared.open).pop_front();
+            let Some(c) = victim else { continue };
+            let mut slot = lock(&shared.slots[c as usize]);
             if let Slot::Open(_) = &*slot {
                 let Slot::Open(buf) = std::mem::replace(&mut *slot, Slot::Flushing) else {
                     unreachable!()
@@ -377,14 +474,15 @@ impl Writer {
                     unreachable!()
                 };
                 drop(slot);
-                lock(&self.shared.pending_error).take();
+                self.shared.take_pending_error();
+                self.shared.queued.fetch_add(1, Ordering::AcqRel);
                 self.shared.flush(Job {
                     chunk: c as u64,
                     buf,
                 });
             }
         }
-        match lock(&self.shared.pending_error).take() {
+        match self.shared.take_pending_error() {
             Some(e) => Err(e),
             None => Ok(()),
         }
@@ -440,48 +538,94 @@ fn already_written(i: u64) -> Error {
 }
 
 impl Shared {
+    /// The array and offset of position `pos` of a packed sample.
+    fn locate(&self, mut pos: usize) -> (usize, usize) {
+        for (a, &n) in self.lens.iter().enumerate() {
+            if pos < n {
+                return (a, pos);
+            }
+            pos -= n;
+        }
+        (3, pos)
+    }
+
     fn forget_open(&self, c: u64) {
         let mut open = lock(&self.open);
         if let Some(pos) = open.iter().position(|&x| x == c) {
             open.remove(pos);
         }
+        drop(open);
+        self.notify_progress();
     }
 
-    /// A buffer for chunk `c`, filled with what is on disk when the chunk was stored before.
+    fn notify_progress(&self) {
+        let _g = lock(&self.progress.0);
+        self.progress.1.notify_all();
+    }
+
+    fn take_pending_error(&self) -> Option<Error> {
+        let e = lock(&self.pending_error).take();
+        self.has_pending_error.store(false, Ordering::Release);
+        e
+    }
+
+    fn set_pending_error(&self, e: Error) {
+        let mut pending = lock(&self.pending_error);
+        if pending.is_none() {
+            *pending = Some(e);
+        }
+        self.has_pending_error.store(true, Ordering::Release);
+    }
+
+    /// A buffer for chunk `c`; when the chunk was stored early, what is on disk becomes its
+    /// base (the one read-modify-write an eviction costs).
     fn new_buffer(&self, c: u64, from_disk: bool) -> Result<Box<ChunkBuf>> {
         let world = &self.world;
         let n = world.samples_in_chunk(c) as usize;
-        let cs = world.chunk_samples as usize;
-        if from_disk {
+        let (base, filled) = if from_disk {
             let mut data: [Vec<f32>; 4] = Default::default();
-            for (a, kind) in ArrayKind::ALL.iter().enumerate() {
-                let mut v = world.read_chunk_f32(&world.arrays[a], c)?;
-                v.truncate(n * world.desc.sample_len(*kind));
-                data[a] = v;
+            for (a, v) in data.iter_mut().enumerate() {
+                *v = world.read_chunk_f32(&world.arrays[a], c)?;
             }
             let mut filled = world.read_mask_chunk(c)?;
             filled.truncate(n);
-            let count = filled.iter().filter(|&&f| f != 0).count() as u64;
-            let _ = cs;
-            return Ok(Box::new(ChunkBuf {
-                data,
-                filled,
-                count,
-            }));
-        }
-        let data = ArrayKind::ALL.map(|kind| vec![f32::NAN; n * world.desc.sample_len(kind)]);
+            (Some(data), filled)
+        } else {
+            (None, vec![0; n])
+        };
+        let count = filled.iter().filter(|&&f| f != 0).count() as u64;
         Ok(Box::new(ChunkBuf {
-            data,
-            filled: vec![0; n],
-            count: 0,
+            base,
+            samples: (0..n).map(|_| None).collect(),
+            filled,
+            count,
         }))
+    }
+
+    /// The contiguous, full-chunk-size array `a` of a chunk (NaN where no sample is).
+    fn assemble(&self, buf: &ChunkBuf, a: usize) -> Vec<f32> {
+        let per = self.lens[a];
+        let offset: usize = self.lens[..a].iter().sum();
+        let cs = self.world.chunk_samples as usize;
+        let mut data = match &buf.base {
+            Some(base) => base[a].clone(),
+            None => vec![f32::NAN; cs * per],
+        };
+        for (k, sample) in buf.samples.iter().enumerate() {
+            if let Some(s) = sample {
+                data[k * per..(k + 1) * per].copy_from_slice(&s[offset..offset + per]);
+            }
+        }
+        data
     }
 
     /// Encodes and stores one chunk of every array, then its mask chunk. On failure the
     /// buffer goes back to its slot (nothing is lost) and the error waits for the next call.
     fn flush(&self, job: Job) {
         let Job { chunk: c, buf } = job;
-        match self.store_chunk(c, &buf) {
+        let result = self.store_chunk(c, &buf);
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        match result {
             Ok(()) => {
                 let before = self.stored[c as usize].swap(buf.count, Ordering::AcqRel);
                 self.samples_stored
@@ -491,38 +635,26 @@ impl Shared {
             Err(e) => {
                 *lock(&self.slots[c as usize]) = Slot::Open(buf);
                 lock(&self.open).push_back(c);
-                let mut pending = lock(&self.pending_error);
-                if pending.is_none() {
-                    *pending = Some(e);
-                }
+                self.set_pending_error(e);
             }
         }
+        self.notify_progress();
     }
 
     fn store_chunk(&self, c: u64, buf: &ChunkBuf) -> Result<()> {
         let world = &self.world;
         let opts = codec_options();
         let cs = world.chunk_samples as usize;
-        let n = world.samples_in_chunk(c) as usize;
         for (a, kind) in ArrayKind::ALL.iter().enumerate() {
             let array = &world.arrays[a];
-            let per = world.desc.sample_len(*kind);
             let mut idx = vec![0u64; array.shape().len()];
             idx[0] = c;
-            // The last chunk is stored at full chunk size (Zarr chunks are regular); the
-            // samples past n_samples are padding.
-            let store = |data: &[f32]| {
-                array
-                    .store_chunk_opt(&idx, data, &opts)
-                    .map_err(|e| from_array(&format!("storing chunk {c} of {}", kind.name()), e))
-            };
-            if n == cs {
-                store(&buf.data[a])?;
-            } else {
-                let mut padded = buf.data[a].clone();
-                padded.resize(cs * per, f32::NAN);
-                store(&padded)?;
-            }
+            // Zarr chunks are regular: the last chunk is stored at full size, the samples
+            // past n_samples being NaN padding.
+            let data = self.assemble(buf, a);
+            array
+                .store_chunk_opt(&idx, data.as_slice(), &opts)
+                .map_err(|e| from_array(&format!("storing chunk {c} of {}", kind.name()), e))?;
         }
         let mut mask = buf.filled.clone();
         mask.resize(cs, 0);
@@ -769,6 +901,22 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(e.message(), "sample index 4 out of range [0, 4)");
+        let mut big = v[1].clone();
+        big[4] = 1e300;
+        let e = w
+            .write_sample(
+                1,
+                Layout::C,
+                SampleRef {
+                    theta: &v[0],
+                    trajectories: &big,
+                    irfs: &v[2],
+                    shocks: &v[3],
+                },
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NonFinite);
+        assert!(e.message().contains("trajectories element 4"), "{e}");
         assert_eq!(
             w.write_sample(
                 0,
