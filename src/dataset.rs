@@ -59,6 +59,8 @@ pub struct World {
     pub desc: WorldDesc,
     /// Samples per chunk.
     pub chunk_samples: u64,
+    /// Codec name as recorded in the world attributes (`blosc-lz4`, ...).
+    pub codec: String,
     /// `theta`, `trajectories`, `irfs`, `shocks`, in [`ArrayKind::ALL`] order.
     pub arrays: [DataArray; 4],
     /// The uint8 `written` mask.
@@ -252,6 +254,7 @@ impl World {
             root: root.to_path_buf(),
             desc: desc.clone(),
             chunk_samples,
+            codec: opts.codec.name().to_string(),
             arrays,
             written,
             store,
@@ -291,6 +294,11 @@ impl World {
         })?;
         let attrs = Value::Object(group.attributes().clone());
         let (desc, chunk_samples) = WorldDesc::from_attributes(&attrs)?;
+        let codec = attrs
+            .pointer("/umedata_world/codec")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string();
         if desc.world_id != world_id {
             return Err(Error::new(
                 ErrorKind::Format,
@@ -333,6 +341,7 @@ impl World {
             root: root.to_path_buf(),
             desc,
             chunk_samples,
+            codec,
             arrays,
             written,
             store,

@@ -20,6 +20,11 @@ impl Reader {
         })
     }
 
+    /// The opened world (root, chunking, codec, arrays).
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
     /// Dimensions and names of the world.
     pub fn desc(&self) -> &WorldDesc {
         &self.world.desc

@@ -223,7 +223,12 @@ impl Writer {
         }
     }
 
-    /// The world being written.
+    /// The world being written (its root, chunking and codec).
+    pub fn world(&self) -> &World {
+        &self.shared.world
+    }
+
+    /// The world's dimensions and names.
     pub fn desc(&self) -> &WorldDesc {
         &self.shared.world.desc
     }

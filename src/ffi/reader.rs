@@ -14,7 +14,7 @@ use crate::world::ArrayKind;
 /// An open dataset world for reading (opaque). Thread-safe for concurrent reads.
 /// Created by `ume_reader_open`, released by `ume_reader_free`.
 pub struct ume_reader {
-    inner: Reader,
+    pub(crate) inner: Reader,
 }
 
 /// Dimensions of a world.

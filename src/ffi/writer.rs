@@ -16,7 +16,7 @@ use crate::writer::{ArrayStats, SampleRef, Summary, Writer, WriterOptions};
 /// call `ume_writer_write_sample_*` on the same handle at once. Created by
 /// `ume_writer_create`, released by `ume_writer_free`.
 pub struct ume_writer {
-    inner: Writer,
+    pub(crate) inner: Writer,
 }
 
 /// What a simulator produces per sample, and the names of its dimensions.
