@@ -1,6 +1,6 @@
 /* write_demo — a small New-Keynesian-flavoured simulator that writes a umedata dataset.
  *
- *   write_demo OUT_DIR [N=1000] [CHUNK_SAMPLES=0] [--overwrite]
+ *   write_demo OUT_DIR [N=1000] [CHUNK_SAMPLES=0] [--overwrite] [--zarr2]
  *
  * For each sample i it draws 8 parameters theta and a T x 3 shock sequence from a
  * splitmix64 stream seeded with 42 + i, simulates a 3-variable linear economy
@@ -159,11 +159,12 @@ static int fail(const char *what, ume_status st) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: write_demo OUT_DIR [N=1000] [CHUNK_SAMPLES=0] [--overwrite]\n"
+          "usage: write_demo OUT_DIR [N=1000] [CHUNK_SAMPLES=0] [--overwrite] [--zarr2]\n"
           "  OUT_DIR        dataset directory to create (world \"nk\" inside it)\n"
           "  N              number of samples (>= 1)\n"
           "  CHUNK_SAMPLES  samples per chunk, 0 = automatic\n"
-          "  --overwrite    replace an existing \"nk\" world\n");
+          "  --overwrite    replace an existing \"nk\" world\n"
+          "  --zarr2        write Zarr v2 (consolidated metadata) instead of v3\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out) {
@@ -201,11 +202,13 @@ static int same_as_f32(const char *array, uint64_t i, const double *written,
 int main(int argc, char **argv) {
   const char *out_dir = NULL;
   uint64_t n = 1000, chunk = 0;
-  int overwrite = 0, n_positional = 0;
+  int overwrite = 0, zarr2 = 0, n_positional = 0;
 
   for (int a = 1; a < argc; a++) {
     if (strcmp(argv[a], "--overwrite") == 0) {
       overwrite = 1;
+    } else if (strcmp(argv[a], "--zarr2") == 0) {
+      zarr2 = 1;
     } else if (strcmp(argv[a], "-h") == 0 || strcmp(argv[a], "--help") == 0) {
       usage();
       return 0;
@@ -244,6 +247,7 @@ int main(int argc, char **argv) {
   ume_writer_options opts = ume_writer_options_default(); /* Blosc-LZ4, auto chunking */
   opts.chunk_samples = chunk;
   opts.overwrite = (uint8_t)overwrite;
+  if (zarr2) opts.zarr_format = 2;
 
   ume_writer *writer = NULL;
   ume_status st = ume_writer_create(out_dir, &world, &opts, &writer);

@@ -205,6 +205,15 @@ typedef struct ume_writer_options {
    * 1 = fsync every chunk before it becomes visible (default), 0 = leave it to the OS.
    */
   uint8_t fsync;
+  /**
+   * 1 = writing a sample that is already stored replaces it; 0 = UME_ERR_ALREADY_WRITTEN
+   * (default). Matters when a world is reopened with `ume_writer_open`.
+   */
+  uint8_t rewrite;
+  /**
+   * Zarr format of a new world: 3 (default) or 2 (for readers without Zarr v3 support).
+   */
+  uint8_t zarr_format;
 } ume_writer_options;
 
 /**

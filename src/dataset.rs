@@ -37,6 +37,8 @@ pub struct StorageOptions {
     pub checksum: bool,
     /// fsync every stored value before it becomes visible.
     pub durable: bool,
+    /// Zarr format of a new world: 3 or 2.
+    pub zarr_format: u8,
 }
 
 impl Default for StorageOptions {
@@ -47,6 +49,7 @@ impl Default for StorageOptions {
             chunk_samples: None,
             checksum: true,
             durable: true,
+            zarr_format: 3,
         }
     }
 }
@@ -113,7 +116,7 @@ impl World {
     ) -> Result<World> {
         init_zarrs_config();
         desc.validate()?;
-        let level = opts.codec.level(opts.clevel)?;
+        opts.codec.level(opts.clevel)?;
         let chunk_samples = match opts.chunk_samples {
             None | Some(0) => default_chunk_samples(desc),
             Some(c) if c > desc.n_samples => desc.n_samples,
@@ -128,91 +131,30 @@ impl World {
         std::fs::create_dir_all(root)
             .map_err(|e| Error::io("cannot create dataset directory", root, &e))?;
         let store = AtomicFsStore::open(root, opts.durable)?;
+        let format = opts.zarr_format;
+        prepare_root(&store, root, format)?;
 
-        // Root group: create it, or check that an existing one is ours.
-        let root_key = StoreKey::new("zarr.json").map_err(|e| Error::internal(e.to_string()))?;
-        match store
-            .get(&root_key)
-            .map_err(|e| from_storage("reading root zarr.json", e))?
-        {
-            Some(bytes) => {
-                let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Format,
-                        format!("'{}/zarr.json' is not valid JSON: {e}", root.display()),
-                    )
-                })?;
-                if v.pointer("/attributes/umedata/format_version").is_none() {
-                    return Err(Error::new(
-                        ErrorKind::AlreadyExists,
-                        format!(
-                            "'{}' is a Zarr hierarchy that umedata did not create; choose another path",
-                            root.display()
-                        ),
-                    ));
-                }
-            }
-            None => {
-                let is_empty = std::fs::read_dir(root)
-                    .map_err(|e| Error::io("cannot list", root, &e))?
-                    .next()
-                    .is_none();
-                if !is_empty {
-                    return Err(Error::new(
-                        ErrorKind::AlreadyExists,
-                        format!(
-                            "directory '{}' is not empty and not a umedata dataset; choose an empty or new path",
-                            root.display()
-                        ),
-                    ));
-                }
-                let attrs = json!({
-                    "format_version": FORMAT_VERSION,
-                    "library_version": env!("CARGO_PKG_VERSION"),
-                });
-                let mut group = GroupBuilder::new()
-                    .build(store.clone(), "/")
-                    .map_err(|e| Error::internal(format!("root group: {e}")))?;
-                group.attributes_mut().insert("umedata".into(), attrs);
-                group
-                    .store_metadata()
-                    .map_err(|e| from_storage("writing root group metadata", e))?;
-            }
-        }
-
-        // World group.
-        let world_path = format!("/{}", desc.world_id);
-        let world_key = StoreKey::new(format!("{}/zarr.json", desc.world_id))
-            .map_err(|e| Error::internal(e.to_string()))?;
-        let exists = store
-            .get(&world_key)
-            .map_err(|e| from_storage("reading world metadata", e))?
-            .is_some();
-        if exists {
+        // An existing world is replaced only on request.
+        let world_id = &desc.world_id;
+        let world_path = format!("/{world_id}");
+        if get_json(&store, &group_key(format, world_id))?.is_some() {
             if !overwrite {
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
                     format!(
-                        "world '{}' already exists in '{}' (set the overwrite option to replace it)",
-                        desc.world_id,
+                        "world '{world_id}' already exists in '{}' (set the overwrite option to replace it)",
                         root.display()
                     ),
                 ));
             }
-            let prefix = StorePrefix::new(format!("{}/", desc.world_id))
+            let prefix = StorePrefix::new(format!("{world_id}/"))
                 .map_err(|e| Error::internal(e.to_string()))?;
             store
                 .erase_prefix(&prefix)
                 .map_err(|e| from_storage("removing the existing world", e))?;
         }
-        let mut group = GroupBuilder::new()
-            .build(store.clone(), &world_path)
-            .map_err(|e| Error::internal(format!("world group: {e}")))?;
-        group.attributes_mut().insert(
-            "umedata_world".into(),
-            desc.to_attributes(chunk_samples, opts.codec.name()),
-        );
 
+        let level = opts.codec.level(opts.clevel)?;
         let build = |kind: Option<ArrayKind>| -> Result<DataArray> {
             let (name, dims, dim_names, typesize): (&str, Vec<usize>, &[&str], usize) = match kind {
                 Some(k) => (k.name(), desc.sample_dims(k), k.dimension_names(), 4),
@@ -222,22 +164,23 @@ impl World {
             shape.extend(dims.iter().map(|&d| d as u64));
             let mut chunk = vec![chunk_samples];
             chunk.extend(dims.iter().map(|&d| d as u64));
-            let mut builder = if typesize == 4 {
-                ArrayBuilder::new(shape, chunk, data_type::float32(), f32::NAN)
-            } else {
-                ArrayBuilder::new(shape, chunk, data_type::uint8(), 0u8)
-            };
-            builder
-                .bytes_to_bytes_codecs(opts.codec.chain(level, typesize, opts.checksum)?)
-                .dimension_names(Some(dim_names.iter().copied()));
             let path = format!("{world_path}/{name}");
-            let array = builder
-                .build(store.clone(), &path)
-                .map_err(|e| Error::internal(format!("array {name}: {e}")))?;
-            array
-                .store_metadata()
-                .map_err(|e| from_storage(&format!("writing metadata of {name}"), e))?;
-            Ok(array)
+            let spec = ArraySpec {
+                path: &path,
+                shape,
+                chunk,
+                float: typesize == 4,
+                dim_names,
+            };
+            if format == 2 {
+                create_array_v2(&store, &spec, opts.codec, level)
+            } else {
+                create_array_v3(
+                    &store,
+                    &spec,
+                    opts.codec.chain(level, typesize, opts.checksum)?,
+                )
+            }
         };
         let arrays = [
             build(Some(ArrayKind::Theta))?,
@@ -246,10 +189,16 @@ impl World {
             build(Some(ArrayKind::Shocks))?,
         ];
         let written = build(None)?;
-        // The group metadata goes last: a world whose zarr.json exists has all its arrays.
-        group
-            .store_metadata()
-            .map_err(|e| from_storage("writing world group metadata", e))?;
+        // The group metadata goes last: a world whose group metadata exists has all its arrays.
+        let mut attrs = serde_json::Map::new();
+        attrs.insert(
+            "umedata_world".into(),
+            desc.to_attributes(chunk_samples, opts.codec.name()),
+        );
+        store_group(&store, format, world_id, attrs)?;
+        if format == 2 {
+            consolidate_v2(&store)?;
+        }
         Ok(World {
             root: root.to_path_buf(),
             desc: desc.clone(),
@@ -275,17 +224,24 @@ impl World {
         }
         let store = AtomicFsStore::open(root, true)?;
         let world_path = format!("/{world_id}");
-        let kind_of = |key: String| {
+        let kind_of = |prefix: String| {
             // Missing metadata is "not found"; metadata that exists but does not parse is a
             // format problem the user must hear about differently.
-            match StoreKey::new(key).ok().map(|k| store.get(&k)) {
-                Some(Ok(Some(_))) => ErrorKind::Format,
-                _ => ErrorKind::NotFound,
+            let present = ["zarr.json", ".zgroup", ".zarray"].iter().any(|leaf| {
+                matches!(
+                    StoreKey::new(format!("{prefix}/{leaf}")).map(|k| store.get(&k)),
+                    Ok(Ok(Some(_)))
+                )
+            });
+            if present {
+                ErrorKind::Format
+            } else {
+                ErrorKind::NotFound
             }
         };
         let group = Group::open(store.clone(), &world_path).map_err(|e| {
             Error::new(
-                kind_of(format!("{world_id}/zarr.json")),
+                kind_of(world_id.to_string()),
                 format!(
                     "world '{world_id}' cannot be opened in dataset '{}': {e}",
                     root.display()
@@ -312,7 +268,7 @@ impl World {
             let path = format!("{world_path}/{name}");
             let array = Array::open(store.clone(), &path).map_err(|e| {
                 Error::new(
-                    kind_of(format!("{world_id}/{name}/zarr.json")),
+                    kind_of(format!("{world_id}/{name}")),
                     format!("array '{world_id}/{name}' cannot be opened: {e}"),
                 )
             })?;
@@ -351,14 +307,26 @@ impl World {
     /// Bytes stored for the chunks of `array` (metadata excluded).
     pub fn stored_bytes(&self, array: &DataArray) -> Result<u64> {
         use zarrs::storage::ListableStorageTraits;
-        let prefix = StorePrefix::new(format!(
-            "{}/c/",
-            array.path().as_str().trim_start_matches('/')
-        ))
-        .map_err(|e| Error::internal(e.to_string()))?;
-        self.store
-            .size_prefix(&prefix)
-            .map_err(|e| from_storage("measuring stored bytes", e))
+        let path = array.path().as_str().trim_start_matches('/');
+        let prefix =
+            StorePrefix::new(format!("{path}/")).map_err(|e| Error::internal(e.to_string()))?;
+        let mut total = 0;
+        for k in self
+            .store
+            .list_prefix(&prefix)
+            .map_err(|e| from_storage("listing chunks", e))?
+        {
+            let leaf = k.as_str().rsplit('/').next().unwrap_or_default();
+            if matches!(leaf, "zarr.json" | ".zarray" | ".zattrs") {
+                continue;
+            }
+            total += self
+                .store
+                .size_key(&k)
+                .map_err(|e| from_storage("measuring stored bytes", e))?
+                .unwrap_or(0);
+        }
+        Ok(total)
     }
 
     /// Reads chunk `c` of `array` as float32 (or uint8 widened), fill value where absent.
@@ -376,6 +344,232 @@ impl World {
             .retrieve_chunk_opt::<Vec<u8>>(&[c], &codec_options())
             .map_err(|e| from_array(&format!("reading chunk {c} of the written mask"), e))
     }
+}
+
+/// What an array of a world looks like, independent of the Zarr format.
+struct ArraySpec<'a> {
+    path: &'a str,
+    shape: Vec<u64>,
+    chunk: Vec<u64>,
+    /// float32 (fill NaN) or uint8 (fill 0).
+    float: bool,
+    dim_names: &'a [&'a str],
+}
+
+fn key(k: &str) -> Result<StoreKey> {
+    StoreKey::new(k).map_err(|e| Error::internal(format!("store key '{k}': {e}")))
+}
+
+/// The key of a group's metadata document (`prefix` "" for the root).
+fn group_key(format: u8, prefix: &str) -> String {
+    let name = if format == 2 { ".zgroup" } else { "zarr.json" };
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+fn get_json(store: &AtomicFsStore, k: &str) -> Result<Option<Value>> {
+    let Some(bytes) = store
+        .get(&key(k)?)
+        .map_err(|e| from_storage(&format!("reading {k}"), e))?
+    else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::new(ErrorKind::Format, format!("'{k}' is not valid JSON: {e}")))
+}
+
+fn put_json(store: &AtomicFsStore, k: &str, v: &Value) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(v).map_err(|e| Error::internal(e.to_string()))?;
+    store
+        .set(&key(k)?, bytes.into())
+        .map_err(|e| from_storage(&format!("writing {k}"), e))
+}
+
+/// Creates the root group in `format`, or checks that the existing one is a umedata
+/// dataset of that format.
+fn prepare_root(store: &Arc<AtomicFsStore>, root: &Path, format: u8) -> Result<()> {
+    let v3 = get_json(store, "zarr.json")?;
+    let v2 = get_json(store, ".zgroup")?;
+    let existing = match (&v3, &v2) {
+        (Some(_), _) => Some(3),
+        (None, Some(_)) => Some(2),
+        (None, None) => None,
+    };
+    if let Some(existing) = existing {
+        let attrs = if existing == 3 {
+            v3.and_then(|v| v.get("attributes").cloned())
+        } else {
+            get_json(store, ".zattrs")?
+        };
+        if attrs
+            .as_ref()
+            .and_then(|a| a.pointer("/umedata/format_version"))
+            .is_none()
+        {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "'{}' is a Zarr hierarchy that umedata did not create; choose another path",
+                    root.display()
+                ),
+            ));
+        }
+        if existing != format {
+            return Err(Error::invalid(format!(
+                "dataset '{}' is Zarr v{existing}; a world in Zarr v{format} cannot be added to it",
+                root.display()
+            )));
+        }
+        return Ok(());
+    }
+    let is_empty = std::fs::read_dir(root)
+        .map_err(|e| Error::io("cannot list", root, &e))?
+        .next()
+        .is_none();
+    if !is_empty {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "directory '{}' is not empty and not a umedata dataset; choose an empty or new path",
+                root.display()
+            ),
+        ));
+    }
+    let mut attrs = serde_json::Map::new();
+    attrs.insert(
+        "umedata".into(),
+        json!({"format_version": FORMAT_VERSION, "library_version": env!("CARGO_PKG_VERSION")}),
+    );
+    store_group(store, format, "", attrs)
+}
+
+/// Writes a group's metadata (and, for Zarr v2, its `.zattrs`).
+fn store_group(
+    store: &Arc<AtomicFsStore>,
+    format: u8,
+    prefix: &str,
+    attrs: serde_json::Map<String, Value>,
+) -> Result<()> {
+    if format == 2 {
+        let attrs_key = if prefix.is_empty() {
+            ".zattrs".to_string()
+        } else {
+            format!("{prefix}/.zattrs")
+        };
+        put_json(store, &attrs_key, &Value::Object(attrs))?;
+        return put_json(store, &group_key(2, prefix), &json!({"zarr_format": 2}));
+    }
+    let path = format!("/{prefix}");
+    let mut group = GroupBuilder::new()
+        .build(store.clone(), &path)
+        .map_err(|e| Error::internal(format!("group '{path}': {e}")))?;
+    *group.attributes_mut() = attrs;
+    group
+        .store_metadata()
+        .map_err(|e| from_storage(&format!("writing metadata of group '{path}'"), e))
+}
+
+fn create_array_v3(
+    store: &Arc<AtomicFsStore>,
+    spec: &ArraySpec<'_>,
+    codecs: Vec<Arc<dyn zarrs::array::codec::api::BytesToBytesCodecTraits>>,
+) -> Result<DataArray> {
+    let mut builder = if spec.float {
+        ArrayBuilder::new(
+            spec.shape.clone(),
+            spec.chunk.clone(),
+            data_type::float32(),
+            f32::NAN,
+        )
+    } else {
+        ArrayBuilder::new(
+            spec.shape.clone(),
+            spec.chunk.clone(),
+            data_type::uint8(),
+            0u8,
+        )
+    };
+    builder
+        .bytes_to_bytes_codecs(codecs)
+        .dimension_names(Some(spec.dim_names.iter().copied()));
+    let array = builder
+        .build(store.clone(), spec.path)
+        .map_err(|e| Error::internal(format!("array {}: {e}", spec.path)))?;
+    array
+        .store_metadata()
+        .map_err(|e| from_storage(&format!("writing metadata of {}", spec.path), e))?;
+    Ok(array)
+}
+
+/// A Zarr v2 array: `.zarray` with the numcodecs compressor, dimension names in
+/// `.zattrs` as `_ARRAY_DIMENSIONS` (the xarray convention). No checksum: v2 has no
+/// place for one after the compressor.
+fn create_array_v2(
+    store: &Arc<AtomicFsStore>,
+    spec: &ArraySpec<'_>,
+    codec: Codec,
+    level: i32,
+) -> Result<DataArray> {
+    let typesize = if spec.float { 4 } else { 1 };
+    let shuffle = if typesize > 1 { 1 } else { 0 };
+    let compressor = match codec {
+        Codec::BloscLz4 => {
+            json!({"id": "blosc", "cname": "lz4", "clevel": level, "shuffle": shuffle, "blocksize": 0})
+        }
+        Codec::BloscZstd => {
+            json!({"id": "blosc", "cname": "zstd", "clevel": level, "shuffle": shuffle, "blocksize": 0})
+        }
+        Codec::Zstd => json!({"id": "zstd", "level": level}),
+        Codec::None => Value::Null,
+    };
+    let zarray = json!({
+        "zarr_format": 2,
+        "shape": spec.shape,
+        "chunks": spec.chunk,
+        "dtype": if spec.float { "<f4" } else { "|u1" },
+        "compressor": compressor,
+        "fill_value": if spec.float { json!("NaN") } else { json!(0) },
+        "order": "C",
+        "filters": null,
+        "dimension_separator": ".",
+    });
+    let prefix = spec.path.trim_start_matches('/');
+    put_json(
+        store,
+        &format!("{prefix}/.zattrs"),
+        &json!({"_ARRAY_DIMENSIONS": spec.dim_names}),
+    )?;
+    put_json(store, &format!("{prefix}/.zarray"), &zarray)?;
+    Array::open(store.clone(), spec.path)
+        .map_err(|e| Error::internal(format!("reopening v2 array {}: {e}", spec.path)))
+}
+
+/// Rewrites the consolidated metadata (`.zmetadata`) of a Zarr v2 dataset from every
+/// metadata document in it, so readers can open the whole hierarchy with one read.
+fn consolidate_v2(store: &AtomicFsStore) -> Result<()> {
+    use zarrs::storage::ListableStorageTraits;
+    let keys = store
+        .list()
+        .map_err(|e| from_storage("listing the dataset", e))?;
+    let mut metadata = serde_json::Map::new();
+    for k in keys {
+        let name = k.as_str();
+        let leaf = name.rsplit('/').next().unwrap_or(name);
+        if matches!(leaf, ".zgroup" | ".zattrs" | ".zarray") {
+            if let Some(v) = get_json(store, name)? {
+                metadata.insert(name.to_string(), v);
+            }
+        }
+    }
+    put_json(
+        store,
+        ".zmetadata",
+        &json!({"zarr_consolidated_format": 1, "metadata": metadata}),
+    )
 }
 
 /// Codec options used for every chunk operation: one chunk is encoded by one thread (the

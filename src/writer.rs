@@ -42,6 +42,8 @@ pub struct WriterOptions {
     pub overwrite: bool,
     /// Store NaN and infinities instead of rejecting them.
     pub allow_nonfinite: bool,
+    /// Let a write replace a sample that is already stored (instead of an error).
+    pub rewrite: bool,
 }
 
 /// One sample's four arrays, each in the caller's layout.
@@ -987,6 +989,42 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotWritten);
         std::fs::remove_dir_all(p).unwrap();
+    }
+
+    #[test]
+    fn zarr_v2_round_trip_and_consolidated_metadata() {
+        let desc = small(9);
+        let p = tmp("v2");
+        let mut o = opts(4, 0);
+        o.storage.zarr_format = 2;
+        let w = Writer::create(&p, &desc, &o).unwrap();
+        (0..9).for_each(|i| write(&w, i));
+        let s = w.finalize().unwrap();
+        assert_eq!(s.samples_written, 9);
+        assert!(s.arrays[1].stored_bytes > 0);
+        drop(w);
+        for f in [
+            ".zgroup",
+            ".zmetadata",
+            "w/.zgroup",
+            "w/theta/.zarray",
+            "w/theta/0.0",
+        ] {
+            assert!(p.join(f).exists(), "{f} missing");
+        }
+        let v2 = read_all(&p);
+        let p3 = tmp("v3-of-v2");
+        let w = Writer::create(&p3, &desc, &opts(4, 0)).unwrap();
+        (0..9).for_each(|i| write(&w, i));
+        w.finalize().unwrap();
+        assert_eq!(read_all(&p3), v2);
+        // a v3 world cannot join a v2 dataset
+        let mut other = small(3);
+        other.world_id = "x".into();
+        let e = Writer::create(&p, &other, &opts(2, 0)).err().unwrap();
+        assert!(e.message().contains("is Zarr v2"), "{e}");
+        std::fs::remove_dir_all(p).unwrap();
+        std::fs::remove_dir_all(p3).unwrap();
     }
 
     #[test]

@@ -67,6 +67,11 @@ pub struct ume_writer_options {
     pub checksum: u8,
     /// 1 = fsync every chunk before it becomes visible (default), 0 = leave it to the OS.
     pub fsync: u8,
+    /// 1 = writing a sample that is already stored replaces it; 0 = UME_ERR_ALREADY_WRITTEN
+    /// (default). Matters when a world is reopened with `ume_writer_open`.
+    pub rewrite: u8,
+    /// Zarr format of a new world: 3 (default) or 2 (for readers without Zarr v3 support).
+    pub zarr_format: u8,
 }
 
 /// Raw and stored bytes of one array.
@@ -111,6 +116,8 @@ pub extern "C" fn ume_writer_options_default() -> ume_writer_options {
         allow_nonfinite: 0,
         checksum: 1,
         fsync: 1,
+        rewrite: 0,
+        zarr_format: 3,
     }
 }
 
@@ -138,6 +145,15 @@ fn convert_options(o: &ume_writer_options) -> Result<WriterOptions> {
     opts.max_open_chunks = o.max_open_chunks as usize;
     opts.overwrite = flag(o.overwrite, "overwrite")?;
     opts.allow_nonfinite = flag(o.allow_nonfinite, "allow_nonfinite")?;
+    opts.rewrite = flag(o.rewrite, "rewrite")?;
+    opts.storage.zarr_format = match o.zarr_format {
+        2 | 3 => o.zarr_format,
+        other => {
+            return Err(Error::invalid(format!(
+                "option 'zarr_format' is {other}, expected 2 or 3"
+            )))
+        }
+    };
     // Validate the level now so the error names the option.
     opts.storage.codec.level(opts.storage.clevel)?;
     Ok(opts)
