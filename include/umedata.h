@@ -364,7 +364,8 @@ enum ume_status ume_reader_read_f32(const struct ume_reader *reader, uint64_t st
 enum ume_status ume_reader_read_f64(const struct ume_reader *reader, uint64_t start, uint64_t count, uint32_t layout, double *theta, size_t theta_len, double *trajectories, size_t trajectories_len, double *irfs, size_t irfs_len, double *shocks, size_t shocks_len);
 
 /**
- * Releases a reader. NULL is a no-op.
+ * Releases a reader. NULL is a no-op; a second free of the same handle is detected and
+ * ignored (the thread's error message says so).
  */
 void ume_reader_free(struct ume_reader *reader);
 
@@ -432,9 +433,52 @@ enum ume_status ume_writer_finalize(struct ume_writer *writer, struct ume_summar
 /**
  * Releases a writer. NULL is a no-op. A writer that was not finalized stores its buffered
  * samples first (errors are lost: call `ume_writer_finalize` to see them). The handle
- * must not be used afterwards, and must not be in use by another thread.
+ * must not be used afterwards, and must not be in use by another thread. Freeing a handle
+ * twice is detected: nothing happens and the thread's error message says so.
  */
 void ume_writer_free(struct ume_writer *writer);
+
+/**
+ * Reopens world `world_id` of the dataset at `path` to write the samples it lacks
+ * (resume after a crash or pre-emption). Chunking, codec and shapes are those stored;
+ * from `opts` (NULL = defaults) only n_threads, max_open_chunks, allow_nonfinite,
+ * rewrite and fsync apply. Temporary files left by killed writers are removed. Use
+ * `ume_writer_missing` to list what is left to do. The caller owns `*out` (free with
+ * `ume_writer_free`). Errors: UME_ERR_NOT_FOUND, UME_ERR_FORMAT, UME_ERR_IO.
+ */
+enum ume_status ume_writer_open(const char *path, const char *world_id, const struct ume_writer_options *opts, struct ume_writer **out);
+
+/**
+ * Opens samples [start, start + count) of an existing world for this process only, so
+ * that many processes (MPI ranks, Slurm array tasks) write disjoint ranges of one world
+ * at once. The range must be chunk-aligned: `start` a multiple of the chunk length
+ * (`ume_writer_shape` / `ume_reader_shape` give it) and the end too, or equal to
+ * n_samples. Writes outside the range fail with UME_ERR_OUT_OF_RANGE. A range that
+ * overlaps one held by another live writer is refused with UME_ERR_ALREADY_EXISTS;
+ * claims of dead processes on this host are taken over. Finalizing releases the range.
+ * Typical MPI use: rank 0 creates the world (ume_writer_create + ume_writer_finalize),
+ * barrier, every rank opens its range, writes, finalizes; barrier; one rank writes the
+ * manifest. The caller owns `*out` (free with `ume_writer_free`).
+ */
+enum ume_status ume_writer_open_range(const char *path, const char *world_id, uint64_t start, uint64_t count, const struct ume_writer_options *opts, struct ume_writer **out);
+
+/**
+ * Stores in `*out` how many samples of the writer's range are neither stored nor
+ * waiting in its buffers.
+ */
+enum ume_status ume_writer_missing_count(const struct ume_writer *writer, uint64_t *out);
+
+/**
+ * Lists missing sample indices `>= from`, ascending: up to `capacity` of them go into
+ * `indices` (caller-owned, `capacity` elements) and their number into `*n_out`. Page
+ * through all of them by calling again with `from` = last index + 1 until `*n_out` is 0.
+ */
+enum ume_status ume_writer_missing(const struct ume_writer *writer, uint64_t from, uint64_t *indices, size_t capacity, size_t *n_out);
+
+/**
+ * Fills `*out` with the dimensions and chunk length of the writer's world.
+ */
+enum ume_status ume_writer_shape(const struct ume_writer *writer, struct ume_world_shape *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -6,6 +6,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod claims;
 pub mod codec;
 pub mod dataset;
 pub mod error;

@@ -26,6 +26,8 @@ pub struct AtomicFsStore {
     inner: FilesystemStore,
     durable: bool,
     counter: AtomicU64,
+    /// `<host>-<pid>`, so a later run can tell whose temp files are stale.
+    owner: String,
 }
 
 impl AtomicFsStore {
@@ -41,6 +43,7 @@ impl AtomicFsStore {
             inner,
             durable,
             counter: AtomicU64::new(0),
+            owner: format!("{}-{}", crate::claims::this_host(), std::process::id()),
         }))
     }
 
@@ -50,7 +53,7 @@ impl AtomicFsStore {
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        target.with_file_name(format!(".{name}{TEMP_MARKER}{}-{n}", std::process::id()))
+        target.with_file_name(format!(".{name}{TEMP_MARKER}{}-{n}", self.owner))
     }
 
     fn write_atomic(&self, target: &Path, value: &[u8]) -> std::io::Result<()> {
@@ -72,6 +75,51 @@ impl AtomicFsStore {
         }
         result
     }
+}
+
+/// Removes the temporary files that killed writers left under `dir`: those of processes of
+/// this host that no longer exist, and any older than a day (other hosts' live writers
+/// never keep a temp file that long). Returns how many were removed.
+pub fn clean_stale_temp_files(dir: &Path) -> Result<usize> {
+    let host = crate::claims::this_host();
+    let mut removed = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io("cannot list", &d, &e)),
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pos) = name.find(TEMP_MARKER) else {
+                continue;
+            };
+            // <host>-<pid>-<n> after the marker; the host has no '-' (see this_host).
+            let mut parts = name[pos + TEMP_MARKER.len()..].splitn(3, '-');
+            let (t_host, t_pid) = (parts.next().unwrap_or(""), parts.next());
+            let dead = t_host == host
+                && t_pid
+                    .and_then(|p| p.parse::<u32>().ok())
+                    .is_some_and(|p| !crate::claims::pid_alive(p));
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 24 * 3600);
+            if (dead || old) && std::fs::remove_file(&path).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 impl ReadableStorageTraits for AtomicFsStore {
@@ -158,6 +206,28 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names, vec!["0".to_string()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_processes_are_removed() {
+        let dir = std::env::temp_dir().join(format!("ume-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("a/c")).unwrap();
+        let host = crate::claims::this_host();
+        let dead = dir.join(format!("a/c/.0{TEMP_MARKER}{host}-{}-0", (1u32 << 22) + 1));
+        let live = dir.join(format!(
+            "a/c/.1{TEMP_MARKER}{host}-{}-0",
+            std::process::id()
+        ));
+        let other = dir.join(format!("a/c/.2{TEMP_MARKER}elsewhere-1-0"));
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        std::fs::write(dir.join("a/c/0"), b"data").unwrap();
+        assert_eq!(clean_stale_temp_files(&dir).unwrap(), 1);
+        assert!(!dead.exists() && live.exists() && other.exists());
+        assert!(dir.join("a/c/0").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

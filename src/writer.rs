@@ -24,6 +24,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::claims::Claims;
 use crate::dataset::{codec_options, StorageOptions, World};
 use crate::error::{from_array, Error, ErrorKind, Result};
 use crate::layout::{check_len, first_non_finite, to_row_major_f32, Float, Layout};
@@ -144,11 +145,16 @@ struct Shared {
     active_writers: AtomicUsize,
     /// Signalled whenever a chunk leaves the open set.
     progress: (Mutex<()>, Condvar),
+    /// Samples this writer may write (the whole world, or a claimed range).
+    range: std::ops::Range<u64>,
 }
 
 /// Writes the samples of one world. `Sync`: share one writer between threads.
 pub struct Writer {
     shared: Arc<Shared>,
+    /// Chunk claims of a range writer, released at finalize (or drop).
+    claims: Mutex<Option<Claims>>,
+    rewrite: bool,
     pool: Mutex<Option<Pool>>,
     /// Writes hold it shared; finalize holds it exclusively, so it waits for writes in flight.
     gate: RwLock<()>,
@@ -166,10 +172,85 @@ impl Writer {
     /// Creates the world `desc` in the dataset at `path` and returns a writer for it.
     pub fn create(path: &Path, desc: &WorldDesc, opts: &WriterOptions) -> Result<Writer> {
         let world = World::create(path, desc, &opts.storage, opts.overwrite)?;
-        Ok(Self::from_world(world, opts))
+        let range = 0..world.desc.n_samples;
+        Ok(Self::from_world(world, opts, range, None))
     }
 
-    fn from_world(world: World, opts: &WriterOptions) -> Writer {
+    /// Reopens world `world_id` of the dataset at `path` to write the samples it lacks
+    /// (resume after a crash or pre-emption). Stale temporary files of killed writers are
+    /// removed; the `written` mask says which samples are stored.
+    pub fn open(path: &Path, world_id: &str, opts: &WriterOptions) -> Result<Writer> {
+        let world = World::open(path, world_id)?;
+        crate::store::clean_stale_temp_files(&path.join(world_id))?;
+        let range = 0..world.desc.n_samples;
+        let writer = Self::from_world(world, opts, range, None);
+        writer.load_stored()?;
+        Ok(writer)
+    }
+
+    /// Opens samples `[start, start + count)` of an existing world for this process only:
+    /// many processes (MPI ranks, array tasks) write disjoint ranges of one world at once.
+    /// The range must be chunk-aligned (start a multiple of the chunk length, end too or
+    /// the world's end) so no two processes ever share a chunk; ranges that overlap a
+    /// range another live writer holds are refused (see [`crate::claims`]).
+    pub fn open_range(
+        path: &Path,
+        world_id: &str,
+        start: u64,
+        count: u64,
+        opts: &WriterOptions,
+    ) -> Result<Writer> {
+        let world = World::open(path, world_id)?;
+        let (n, cs) = (world.desc.n_samples, world.chunk_samples);
+        let end = start.checked_add(count).filter(|&e| e <= n && count > 0);
+        let Some(end) = end else {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("sample range [{start}, {start}+{count}) is empty or outside [0, {n})"),
+            ));
+        };
+        if start % cs != 0 || (end % cs != 0 && end != n) {
+            return Err(Error::invalid(format!(
+                "sample range [{start}, {end}) is not chunk-aligned: start and end must be multiples of the chunk length {cs} (or end = n_samples = {n})"
+            )));
+        }
+        let claims = Claims::acquire(path, world_id, start / cs..end.div_ceil(cs))?;
+        crate::store::clean_stale_temp_files(&path.join(world_id))?;
+        let writer = Self::from_world(world, opts, start..end, Some(claims));
+        writer.load_stored()?;
+        Ok(writer)
+    }
+
+    /// Reads the `written` mask of the writer's chunks: how many samples each has on disk.
+    fn load_stored(&self) -> Result<()> {
+        let shared = &self.shared;
+        let world = &shared.world;
+        let mut total = 0;
+        for c in self.chunks() {
+            let n = world.samples_in_chunk(c) as usize;
+            let count = world.read_mask_chunk(c)?[..n]
+                .iter()
+                .filter(|&&m| m != 0)
+                .count() as u64;
+            shared.stored[c as usize].store(count, Ordering::Release);
+            total += count;
+        }
+        shared.samples_stored.store(total, Ordering::Release);
+        Ok(())
+    }
+
+    /// Chunk indices of the writer's range.
+    fn chunks(&self) -> std::ops::Range<u64> {
+        let cs = self.shared.world.chunk_samples;
+        self.shared.range.start / cs..self.shared.range.end.div_ceil(cs)
+    }
+
+    fn from_world(
+        world: World,
+        opts: &WriterOptions,
+        range: std::ops::Range<u64>,
+        claims: Option<Claims>,
+    ) -> Writer {
         let threads = if opts.threads == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
@@ -196,6 +277,7 @@ impl Writer {
             max_queued: 2 * threads,
             active_writers: AtomicUsize::new(0),
             progress: (Mutex::new(()), Condvar::new()),
+            range,
             world,
         });
         let (tx, rx) = channel::<Job>();
@@ -218,6 +300,8 @@ impl Writer {
             .collect();
         Writer {
             shared,
+            claims: Mutex::new(claims),
+            rewrite: opts.rewrite,
             pool: Mutex::new(Some((tx, workers))),
             gate: RwLock::new(()),
             finalized: AtomicBool::new(false),
@@ -254,6 +338,16 @@ impl Writer {
             return Err(Error::new(
                 ErrorKind::OutOfRange,
                 format!("sample index {i} out of range [0, {})", desc.n_samples),
+            ));
+        }
+        let range = &self.shared.range;
+        if !range.contains(&i) {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!(
+                    "sample index {i} is outside this writer's range [{}, {})",
+                    range.start, range.end
+                ),
             ));
         }
         for kind in ArrayKind::ALL {
@@ -339,7 +433,7 @@ impl Writer {
             }
             if matches!(*slot, Slot::Empty) {
                 let on_disk = shared.stored[c as usize].load(Ordering::Acquire);
-                if on_disk == world.samples_in_chunk(c) {
+                if on_disk == world.samples_in_chunk(c) && !self.rewrite {
                     return Err(already_written(i));
                 }
                 if !admitted {
@@ -356,11 +450,14 @@ impl Writer {
                 unreachable!("slot is open here")
             };
             if buf.filled[k] != 0 {
-                return Err(already_written(i));
+                if !self.rewrite {
+                    return Err(already_written(i));
+                }
+            } else {
+                buf.filled[k] = 1;
+                buf.count += 1;
             }
             buf.samples[k] = packed.take();
-            buf.filled[k] = 1;
-            buf.count += 1;
             if buf.count == world.samples_in_chunk(c) {
                 let Slot::Open(buf) = std::mem::replace(&mut *slot, Slot::Flushing) else {
                     unreachable!()
@@ -448,8 +545,74 @@ impl Writer {
                 "the writer was already finalized",
             ));
         }
-        self.close()?;
+        let closed = self.close();
+        // Claims go even when storing failed: the chunks are resumable by anyone now.
+        lock(&self.claims).take();
+        closed?;
         self.summary()
+    }
+
+    /// How many samples of the writer's range are neither stored nor buffered.
+    pub fn missing_count(&self) -> Result<u64> {
+        let mut n = 0;
+        self.for_each_missing(self.shared.range.start, |_| {
+            n += 1;
+            true
+        })?;
+        Ok(n)
+    }
+
+    /// Up to `max` missing sample indices `>= from`, ascending.
+    pub fn missing(&self, from: u64, max: usize) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        if max > 0 {
+            self.for_each_missing(from, |i| {
+                out.push(i);
+                out.len() < max
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` on each missing index `>= from` in the range until it returns false.
+    fn for_each_missing(&self, from: u64, mut f: impl FnMut(u64) -> bool) -> Result<()> {
+        let shared = &self.shared;
+        let world = &shared.world;
+        let cs = world.chunk_samples;
+        let from = from.max(shared.range.start);
+        if from >= shared.range.end {
+            return Ok(());
+        }
+        for c in from / cs..shared.range.end.div_ceil(cs) {
+            let n = world.samples_in_chunk(c) as usize;
+            let filled: Vec<u8> = loop {
+                let slot = lock(&shared.slots[c as usize]);
+                match &*slot {
+                    Slot::Open(buf) => break buf.filled.clone(),
+                    Slot::Flushing => {
+                        drop(slot);
+                        std::thread::sleep(Duration::from_micros(50));
+                    }
+                    Slot::Empty => {
+                        let on_disk = shared.stored[c as usize].load(Ordering::Acquire);
+                        break if on_disk == n as u64 {
+                            vec![1; n]
+                        } else if on_disk == 0 {
+                            vec![0; n]
+                        } else {
+                            world.read_mask_chunk(c)?[..n].to_vec()
+                        };
+                    }
+                }
+            };
+            for (k, &m) in filled.iter().enumerate() {
+                let i = c * cs + k as u64;
+                if m == 0 && i >= from && !f(i) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Flushes all open chunks and stops the workers.
@@ -534,6 +697,7 @@ impl Drop for Writer {
         if !self.finalized.swap(true, Ordering::AcqRel) {
             let _ = self.close();
         }
+        lock(&self.claims).take();
     }
 }
 
@@ -689,6 +853,15 @@ mod tests {
                 .map(|j| (i as f64) * 0.5 + (j as f64).sin() + kind as u8 as f64)
                 .collect()
         })
+    }
+
+    fn values_ref(v: &[Vec<f64>; 4]) -> SampleRef<'_, f64> {
+        SampleRef {
+            theta: &v[0],
+            trajectories: &v[1],
+            irfs: &v[2],
+            shocks: &v[3],
+        }
     }
 
     fn write(w: &Writer, i: u64) {
@@ -989,6 +1162,98 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotWritten);
         std::fs::remove_dir_all(p).unwrap();
+    }
+
+    #[test]
+    fn reopen_resumes_missing_samples_and_rewrite_is_opt_in() {
+        let desc = small(20);
+        let p = tmp("resume");
+        let w = Writer::create(&p, &desc, &opts(4, 0)).unwrap();
+        for i in [0, 1, 2, 3, 5, 9, 17] {
+            write(&w, i);
+        }
+        w.finalize().unwrap();
+        drop(w);
+        let w = Writer::open(&p, "w", &opts(0, 0)).unwrap();
+        assert_eq!(w.chunk_samples(), 4);
+        assert_eq!(w.missing_count().unwrap(), 13);
+        assert_eq!(w.missing(0, 5).unwrap(), vec![4, 6, 7, 8, 10]);
+        assert_eq!(w.missing(16, 100).unwrap(), vec![16, 18, 19]);
+        let e = w
+            .write_sample(5, Layout::C, values_ref(&sample_values(&desc, 5)))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyWritten);
+        for i in w.missing(0, 100).unwrap() {
+            write(&w, i);
+        }
+        assert_eq!(w.missing_count().unwrap(), 0);
+        assert_eq!(w.finalize().unwrap().samples_written, 20);
+        drop(w);
+        // the same data as an uninterrupted run
+        let q = tmp("resume-ref");
+        let r = Writer::create(&q, &desc, &opts(4, 0)).unwrap();
+        (0..20).for_each(|i| write(&r, i));
+        r.finalize().unwrap();
+        assert_eq!(read_all(&p), read_all(&q));
+        // rewrite replaces a stored sample when asked to
+        let mut o = opts(0, 0);
+        o.rewrite = true;
+        let w = Writer::open(&p, "w", &o).unwrap();
+        let v = sample_values(&desc, 7);
+        w.write_sample(5, Layout::C, values_ref(&v)).unwrap();
+        assert_eq!(w.finalize().unwrap().samples_written, 20);
+        let back = read_all(&p);
+        let per = desc.sample_len(ArrayKind::Theta);
+        assert_eq!(back[0][5 * per], v[0][0] as f32);
+        std::fs::remove_dir_all(p).unwrap();
+        std::fs::remove_dir_all(q).unwrap();
+    }
+
+    #[test]
+    fn disjoint_ranges_from_concurrent_writers() {
+        let desc = small(38);
+        let p = tmp("ranges");
+        Writer::create(&p, &desc, &opts(8, 0))
+            .unwrap()
+            .finalize()
+            .unwrap();
+        let e = Writer::open_range(&p, "w", 3, 8, &opts(0, 0))
+            .err()
+            .unwrap();
+        assert!(e.message().contains("not chunk-aligned"), "{e}");
+        let a = Writer::open_range(&p, "w", 0, 16, &opts(0, 0)).unwrap();
+        let b = Writer::open_range(&p, "w", 16, 22, &opts(0, 0)).unwrap();
+        let e = Writer::open_range(&p, "w", 8, 16, &opts(0, 0))
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert!(e.message().contains("chunk 1"), "{e}");
+        let e = a
+            .write_sample(16, Layout::C, values_ref(&sample_values(&desc, 16)))
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            "sample index 16 is outside this writer's range [0, 16)"
+        );
+        std::thread::scope(|s| {
+            s.spawn(|| (0..16).rev().for_each(|i| write(&a, i)));
+            s.spawn(|| (16..38).for_each(|i| write(&b, i)));
+        });
+        assert_eq!(a.finalize().unwrap().samples_written, 16);
+        assert_eq!(b.finalize().unwrap().samples_written, 22);
+        assert!(
+            !p.join(".umedata").exists(),
+            "claims are removed after finalize"
+        );
+        let r = Reader::open(&p, "w").unwrap();
+        assert_eq!(r.samples_written().unwrap(), 38);
+        let q = tmp("ranges-ref");
+        let w = Writer::create(&q, &desc, &opts(8, 0)).unwrap();
+        (0..38).for_each(|i| write(&w, i));
+        w.finalize().unwrap();
+        assert_eq!(read_all(&p), read_all(&q));
+        std::fs::remove_dir_all(p).unwrap();
+        std::fs::remove_dir_all(q).unwrap();
     }
 
     #[test]

@@ -32,6 +32,52 @@ pub const UME_CODEC_ZSTD: u32 = 2;
 /// No compression.
 pub const UME_CODEC_NONE: u32 = 3;
 
+/// Addresses of the live handles (writers, readers) this library handed out. Freeing or
+/// using an address that is not live (double free, use after free, a pointer that never
+/// came from us) is reported as UME_ERR_INVALID_ARGUMENT instead of corrupting memory.
+/// (An address reused by a newer handle cannot be told apart; that is C's limit.)
+static LIVE_HANDLES: std::sync::LazyLock<std::sync::RwLock<std::collections::HashSet<usize>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Boxes `value`, records its address as live and returns the raw handle.
+pub(crate) fn register_handle<T>(value: T) -> *mut T {
+    let ptr = Box::into_raw(Box::new(value));
+    LIVE_HANDLES
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(ptr as usize);
+    ptr
+}
+
+/// Forgets a live handle; false if it was not live (already freed or foreign).
+pub(crate) fn unregister_handle<T>(ptr: *mut T) -> bool {
+    LIVE_HANDLES
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&(ptr as usize))
+}
+
+/// A shared reference to a live handle, or an error naming the argument.
+///
+/// # Safety
+/// `ptr` is NULL or was returned by [`register_handle`] for a `T`.
+unsafe fn try_handle<'a, T>(ptr: *const T, name: &str) -> Result<&'a T> {
+    if ptr.is_null() {
+        return Err(null(name));
+    }
+    let live = LIVE_HANDLES
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(&(ptr as usize));
+    if !live {
+        return Err(Error::invalid(format!(
+            "argument '{name}' ({ptr:p}) is not a live handle (already freed, or not created by umedata)"
+        )));
+    }
+    // SAFETY: registered handles are live boxes of T until unregistered by their free.
+    Ok(unsafe { &*ptr })
+}
+
 fn null(name: &str) -> Error {
     Error::new(
         ErrorKind::NullArgument,

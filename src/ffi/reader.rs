@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
-use super::{try_out, try_ref, try_slice_out, try_str};
+use super::{register_handle, try_handle, try_out, try_slice_out, try_str, unregister_handle};
 use crate::error::Result;
 use crate::layout::{Float, Layout};
 use crate::reader::Reader;
@@ -37,6 +37,18 @@ pub struct ume_world_shape {
     pub n_obs: u32,
 }
 
+pub(crate) fn shape_of(d: &crate::world::WorldDesc, chunk_samples: u64) -> ume_world_shape {
+    ume_world_shape {
+        n_samples: d.n_samples,
+        chunk_samples,
+        T: d.t,
+        H: d.h,
+        n_params: d.n_params,
+        n_shocks: d.n_shocks,
+        n_obs: d.n_obs,
+    }
+}
+
 /// Opens world `world_id` of the dataset at `path`. On success the caller owns `*out`
 /// and releases it with `ume_reader_free`; on failure `*out` is NULL.
 /// Errors: UME_ERR_NOT_FOUND (no dataset or world), UME_ERR_FORMAT (not a umedata world).
@@ -53,7 +65,7 @@ pub unsafe extern "C" fn ume_reader_open(
         let path = unsafe { try_str(path, "path") }?;
         let world_id = unsafe { try_str(world_id, "world_id") }?;
         let reader = Reader::open(Path::new(path), world_id)?;
-        *out = Box::into_raw(Box::new(ume_reader { inner: reader }));
+        *out = register_handle(ume_reader { inner: reader });
         Ok(())
     })
 }
@@ -66,18 +78,9 @@ pub unsafe extern "C" fn ume_reader_shape(
 ) -> ume_status {
     guard("ume_reader_shape", || {
         // SAFETY: NULL-checked handle and out-parameter.
-        let r = &unsafe { try_ref(reader, "reader") }?.inner;
+        let r = &unsafe { try_handle(reader, "reader") }?.inner;
         let out = unsafe { try_out(out, "out") }?;
-        let d = r.desc();
-        *out = ume_world_shape {
-            n_samples: d.n_samples,
-            chunk_samples: r.chunk_samples(),
-            T: d.t,
-            H: d.h,
-            n_params: d.n_params,
-            n_shocks: d.n_shocks,
-            n_obs: d.n_obs,
-        };
+        *out = shape_of(r.desc(), r.chunk_samples());
         Ok(())
     })
 }
@@ -90,7 +93,7 @@ pub unsafe extern "C" fn ume_reader_samples_written(
 ) -> ume_status {
     guard("ume_reader_samples_written", || {
         // SAFETY: NULL-checked handle and out-parameter.
-        let r = &unsafe { try_ref(reader, "reader") }?.inner;
+        let r = &unsafe { try_handle(reader, "reader") }?.inner;
         let out = unsafe { try_out(out, "out") }?;
         *out = r.samples_written()?;
         Ok(())
@@ -106,7 +109,7 @@ pub unsafe extern "C" fn ume_reader_is_written(
 ) -> ume_status {
     guard("ume_reader_is_written", || {
         // SAFETY: NULL-checked handle and out-parameter.
-        let r = &unsafe { try_ref(reader, "reader") }?.inner;
+        let r = &unsafe { try_handle(reader, "reader") }?.inner;
         let out = unsafe { try_out(out, "out") }?;
         *out = u8::from(r.is_written(i)?);
         Ok(())
@@ -129,7 +132,7 @@ unsafe fn read<T: Float>(
     shocks_len: usize,
 ) -> Result<()> {
     // SAFETY: NULL-checked; a non-NULL handle comes from ume_reader_open.
-    let r = &unsafe { try_ref(reader, "reader") }?.inner;
+    let r = &unsafe { try_handle(reader, "reader") }?.inner;
     let layout = Layout::from_flag(layout)?;
     let d = r.desc();
     // Validates the range before any length is multiplied by it.
@@ -227,13 +230,21 @@ pub unsafe extern "C" fn ume_reader_read_f64(
     })
 }
 
-/// Releases a reader. NULL is a no-op.
+/// Releases a reader. NULL is a no-op; a second free of the same handle is detected and
+/// ignored (the thread's error message says so).
 #[no_mangle]
 pub unsafe extern "C" fn ume_reader_free(reader: *mut ume_reader) {
     guard_void("ume_reader_free", || {
-        if !reader.is_null() {
-            // SAFETY: created by Box::into_raw in ume_reader_open, freed once.
-            drop(unsafe { Box::from_raw(reader) });
+        if reader.is_null() {
+            return;
         }
+        if !unregister_handle(reader) {
+            super::error::set_last_error(&format!(
+                "ume_reader_free: argument 'reader' ({reader:p}) is not a live handle (double free?); nothing was freed"
+            ));
+            return;
+        }
+        // SAFETY: a live handle is a Box created by register_handle; unregistered once.
+        drop(unsafe { Box::from_raw(reader) });
     });
 }

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
-use super::{try_names, try_out, try_ref, try_slice, try_str};
+use super::{
+    register_handle, try_handle, try_names, try_out, try_ref, try_slice, try_str, unregister_handle,
+};
 use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::layout::{Float, Layout};
@@ -199,7 +201,7 @@ pub unsafe extern "C" fn ume_writer_create(
             None => convert_options(&ume_writer_options_default())?,
         };
         let writer = Writer::create(Path::new(path), &desc, &opts)?;
-        *out = Box::into_raw(Box::new(ume_writer { inner: writer }));
+        *out = register_handle(ume_writer { inner: writer });
         Ok(())
     })
 }
@@ -219,8 +221,8 @@ unsafe fn write_sample<T: Float>(
     shocks: *const T,
     shocks_len: usize,
 ) -> Result<()> {
-    // SAFETY: NULL-checked; a non-NULL handle comes from ume_writer_create.
-    let w = &unsafe { try_ref(w, "writer") }?.inner;
+    // SAFETY: checked to be a live handle.
+    let w = &unsafe { try_handle(w, "writer") }?.inner;
     let layout = Layout::from_flag(layout)?;
     let d = w.desc();
     if i >= d.n_samples {
@@ -357,8 +359,8 @@ pub unsafe extern "C" fn ume_writer_finalize(
     summary_out: *mut ume_summary,
 ) -> ume_status {
     guard("ume_writer_finalize", || {
-        // SAFETY: NULL-checked; a non-NULL handle comes from ume_writer_create.
-        let w = &unsafe { try_ref(writer, "writer") }?.inner;
+        // SAFETY: checked to be a live handle.
+        let w = &unsafe { try_handle(writer, "writer") }?.inner;
         let s = w.finalize()?;
         // SAFETY: NULL or valid for one write, by the caller's contract.
         if let Some(out) = unsafe { summary_out.as_mut() } {
@@ -370,13 +372,143 @@ pub unsafe extern "C" fn ume_writer_finalize(
 
 /// Releases a writer. NULL is a no-op. A writer that was not finalized stores its buffered
 /// samples first (errors are lost: call `ume_writer_finalize` to see them). The handle
-/// must not be used afterwards, and must not be in use by another thread.
+/// must not be used afterwards, and must not be in use by another thread. Freeing a handle
+/// twice is detected: nothing happens and the thread's error message says so.
 #[no_mangle]
 pub unsafe extern "C" fn ume_writer_free(writer: *mut ume_writer) {
     guard_void("ume_writer_free", || {
-        if !writer.is_null() {
-            // SAFETY: created by Box::into_raw in ume_writer_create, freed once.
-            drop(unsafe { Box::from_raw(writer) });
+        if writer.is_null() {
+            return;
         }
+        if !unregister_handle(writer) {
+            super::error::set_last_error(&format!(
+                "ume_writer_free: argument 'writer' ({writer:p}) is not a live handle (double free?); nothing was freed"
+            ));
+            return;
+        }
+        // SAFETY: a live handle is a Box created by register_handle; unregistered once.
+        drop(unsafe { Box::from_raw(writer) });
     });
+}
+
+/// Reopens world `world_id` of the dataset at `path` to write the samples it lacks
+/// (resume after a crash or pre-emption). Chunking, codec and shapes are those stored;
+/// from `opts` (NULL = defaults) only n_threads, max_open_chunks, allow_nonfinite,
+/// rewrite and fsync apply. Temporary files left by killed writers are removed. Use
+/// `ume_writer_missing` to list what is left to do. The caller owns `*out` (free with
+/// `ume_writer_free`). Errors: UME_ERR_NOT_FOUND, UME_ERR_FORMAT, UME_ERR_IO.
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_open(
+    path: *const c_char,
+    world_id: *const c_char,
+    opts: *const ume_writer_options,
+    out: *mut *mut ume_writer,
+) -> ume_status {
+    guard("ume_writer_open", || {
+        // SAFETY: pointer arguments are checked for NULL by the helpers.
+        let out = unsafe { try_out(out, "out") }?;
+        *out = std::ptr::null_mut();
+        let path = unsafe { try_str(path, "path") }?;
+        let world_id = unsafe { try_str(world_id, "world_id") }?;
+        let opts = reopen_options(unsafe { opts.as_ref() })?;
+        let writer = Writer::open(Path::new(path), world_id, &opts)?;
+        *out = register_handle(ume_writer { inner: writer });
+        Ok(())
+    })
+}
+
+/// Opens samples [start, start + count) of an existing world for this process only, so
+/// that many processes (MPI ranks, Slurm array tasks) write disjoint ranges of one world
+/// at once. The range must be chunk-aligned: `start` a multiple of the chunk length
+/// (`ume_writer_shape` / `ume_reader_shape` give it) and the end too, or equal to
+/// n_samples. Writes outside the range fail with UME_ERR_OUT_OF_RANGE. A range that
+/// overlaps one held by another live writer is refused with UME_ERR_ALREADY_EXISTS;
+/// claims of dead processes on this host are taken over. Finalizing releases the range.
+/// Typical MPI use: rank 0 creates the world (ume_writer_create + ume_writer_finalize),
+/// barrier, every rank opens its range, writes, finalizes; barrier; one rank writes the
+/// manifest. The caller owns `*out` (free with `ume_writer_free`).
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_open_range(
+    path: *const c_char,
+    world_id: *const c_char,
+    start: u64,
+    count: u64,
+    opts: *const ume_writer_options,
+    out: *mut *mut ume_writer,
+) -> ume_status {
+    guard("ume_writer_open_range", || {
+        // SAFETY: pointer arguments are checked for NULL by the helpers.
+        let out = unsafe { try_out(out, "out") }?;
+        *out = std::ptr::null_mut();
+        let path = unsafe { try_str(path, "path") }?;
+        let world_id = unsafe { try_str(world_id, "world_id") }?;
+        let opts = reopen_options(unsafe { opts.as_ref() })?;
+        let writer = Writer::open_range(Path::new(path), world_id, start, count, &opts)?;
+        *out = register_handle(ume_writer { inner: writer });
+        Ok(())
+    })
+}
+
+fn reopen_options(o: Option<&ume_writer_options>) -> Result<WriterOptions> {
+    match o {
+        Some(o) => convert_options(o),
+        None => convert_options(&ume_writer_options_default()),
+    }
+}
+
+/// Stores in `*out` how many samples of the writer's range are neither stored nor
+/// waiting in its buffers.
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_missing_count(
+    writer: *const ume_writer,
+    out: *mut u64,
+) -> ume_status {
+    guard("ume_writer_missing_count", || {
+        // SAFETY: checked to be a live handle; out NULL-checked.
+        let w = &unsafe { try_handle(writer, "writer") }?.inner;
+        let out = unsafe { try_out(out, "out") }?;
+        *out = w.missing_count()?;
+        Ok(())
+    })
+}
+
+/// Lists missing sample indices `>= from`, ascending: up to `capacity` of them go into
+/// `indices` (caller-owned, `capacity` elements) and their number into `*n_out`. Page
+/// through all of them by calling again with `from` = last index + 1 until `*n_out` is 0.
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_missing(
+    writer: *const ume_writer,
+    from: u64,
+    indices: *mut u64,
+    capacity: usize,
+    n_out: *mut usize,
+) -> ume_status {
+    guard("ume_writer_missing", || {
+        // SAFETY: checked to be a live handle; out-parameters NULL/length-checked.
+        let w = &unsafe { try_handle(writer, "writer") }?.inner;
+        let n_out = unsafe { try_out(n_out, "n_out") }?;
+        *n_out = 0;
+        let found = w.missing(from, capacity)?;
+        if let Some(buf) = unsafe { super::try_slice_out(indices, capacity, capacity, "indices") }?
+        {
+            buf[..found.len()].copy_from_slice(&found);
+        }
+        *n_out = found.len();
+        Ok(())
+    })
+}
+
+/// Fills `*out` with the dimensions and chunk length of the writer's world.
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_shape(
+    writer: *const ume_writer,
+    out: *mut super::reader::ume_world_shape,
+) -> ume_status {
+    guard("ume_writer_shape", || {
+        // SAFETY: checked to be a live handle; out NULL-checked.
+        let w = &unsafe { try_handle(writer, "writer") }?.inner;
+        let out = unsafe { try_out(out, "out") }?;
+        *out = super::reader::shape_of(w.desc(), w.chunk_samples());
+        Ok(())
+    })
 }
