@@ -143,6 +143,8 @@ struct Shared {
     max_queued: usize,
     /// Threads inside `write_sample` right now.
     active_writers: AtomicUsize,
+    /// Chunks completed so far (all their samples arrived): progress other threads make.
+    completed: AtomicU64,
     /// Signalled whenever a chunk leaves the open set.
     progress: (Mutex<()>, Condvar),
     /// Samples this writer may write (the whole world, or a claimed range).
@@ -276,6 +278,7 @@ impl Writer {
             queued: AtomicUsize::new(0),
             max_queued: 2 * threads,
             active_writers: AtomicUsize::new(0),
+            completed: AtomicU64::new(0),
             progress: (Mutex::new(()), Condvar::new()),
             range,
             world,
@@ -467,6 +470,7 @@ impl Writer {
             break None;
         };
         if let Some(buf) = full {
+            shared.completed.fetch_add(1, Ordering::AcqRel);
             shared.forget_open(c);
             self.submit(Job { chunk: c, buf })?;
         }
@@ -496,14 +500,18 @@ impl Writer {
 
     /// Waits until chunk `want` may be opened: fewer than `max_queued` chunks await the
     /// workers and fewer than `max_open` are partially filled. Queued chunks always drain,
-    /// so for them this only waits. For open ones: when other threads are writing too, the
-    /// oldest open chunk is most likely one they are about to complete (threads drift
-    /// apart a little), so this waits a short while for that; only then, or at once when
-    /// the caller writes alone, is the oldest chunk stored early (evicted).
+    /// so for them this only waits. For open ones: when other threads are writing and
+    /// completing chunks (threads drift apart a little in in-order writes), the oldest
+    /// open chunk is most likely about to complete, so this waits while they make
+    /// progress; when no chunk completes for a short quiet time (random-order writes), or
+    /// at once when the caller writes alone, the oldest chunk is stored early (evicted).
     fn admit_new_chunk(&self, want: u64) -> Result<()> {
-        const PATIENCE: Duration = Duration::from_millis(200);
+        // How long to wait for another thread to complete a chunk before concluding that
+        // the writes are not in order (waiting would not help) and evicting.
+        const QUIET: Duration = Duration::from_millis(10);
         let shared = &self.shared;
-        let start = Instant::now();
+        let mut quiet_since = Instant::now();
+        let mut seen = shared.completed.load(Ordering::Acquire);
         loop {
             // Another thread may have opened (or even completed) the chunk meanwhile.
             if !matches!(*lock(&shared.slots[want as usize]), Slot::Empty) {
@@ -516,9 +524,14 @@ impl Writer {
             if queued < shared.max_queued && open < shared.max_open {
                 return Ok(());
             }
+            let completed = shared.completed.load(Ordering::Acquire);
+            if completed != seen {
+                seen = completed;
+                quiet_since = Instant::now();
+            }
             let others = shared.active_writers.load(Ordering::Acquire) > 1;
-            if queued >= shared.max_queued || (others && start.elapsed() < PATIENCE) {
-                let _ = cv.wait_timeout(guard, Duration::from_millis(5));
+            if queued >= shared.max_queued || (others && quiet_since.elapsed() < QUIET) {
+                let _ = cv.wait_timeout(guard, Duration::from_millis(2));
                 continue;
             }
             drop(guard);
@@ -940,6 +953,36 @@ mod tests {
         for p in [serial, random, threaded] {
             std::fs::remove_dir_all(p).unwrap();
         }
+    }
+
+    #[test]
+    fn eight_threads_random_order_match_serial() {
+        let desc = small(1000);
+        let serial = tmp("stress-serial");
+        let w = Writer::create(&serial, &desc, &opts(16, 0)).unwrap();
+        (0..1000).for_each(|i| write(&w, i));
+        w.finalize().unwrap();
+        let p = tmp("stress-8");
+        // few open chunks: the threads also go through the early-store/read-back path
+        let w = Writer::create(&p, &desc, &opts(16, 4)).unwrap();
+        let mut order: Vec<u64> = (0..1000).collect();
+        let mut x = 99u64;
+        for k in (1..order.len()).rev() {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            order.swap(k, (x >> 33) as usize % (k + 1));
+        }
+        std::thread::scope(|s| {
+            for part in order.chunks(125) {
+                let w = &w;
+                s.spawn(move || part.iter().for_each(|&i| write(w, i)));
+            }
+        });
+        assert_eq!(w.finalize().unwrap().samples_written, 1000);
+        assert_eq!(read_all(&p), read_all(&serial));
+        std::fs::remove_dir_all(p).unwrap();
+        std::fs::remove_dir_all(serial).unwrap();
     }
 
     #[test]
