@@ -28,6 +28,25 @@ cmake -S "$root" -B "$build" -DUMEDATA_CARGO_TARGET_DIR="$root/target" >/dev/nul
 cmake --build "$build" -j2
 (cd "$build" && ctest --output-on-failure)
 
+step "C tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+asan_flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+cmake -S "$root" -B "$build-asan" -DUMEDATA_CARGO_TARGET_DIR="$root/target" \
+  -DCMAKE_BUILD_TYPE=Debug -DUMEDATA_BUILD_EXAMPLES=OFF \
+  -DCMAKE_C_FLAGS="$asan_flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+cmake --build "$build-asan" -j2 >/dev/null
+(cd "$build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -R '^test_')
+
+if command -v valgrind >/dev/null 2>&1; then
+  step "C tests under valgrind (memcheck)"
+  for t in test_api_basics test_errors_writer test_errors_reader test_data_intact; do
+    scratch="$build/valgrind_scratch/$t"
+    rm -rf "$scratch"
+    valgrind -q --error-exitcode=99 --leak-check=no "$build/$t" "$scratch" | tail -1
+  done
+else
+  echo "valgrind not installed: memcheck pass skipped" >&2
+fi
+
 step "Python interop (zarr-python, xarray, tensorstore)"
 venv="$(bash "$root/scripts/python-env.sh")"
 UME_WRITE_DEMO="$build/write_demo" "$venv/bin/python" -m pytest -q "$root/tests/python"

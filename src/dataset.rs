@@ -426,6 +426,8 @@ fn prepare_root(store: &Arc<AtomicFsStore>, root: &Path, format: u8) -> Result<(
         }
         return Ok(());
     }
+    // A creation killed before the root metadata landed leaves only temp files: not data.
+    crate::store::clean_stale_temp_files(root)?;
     let is_empty = std::fs::read_dir(root)
         .map_err(|e| Error::io("cannot list", root, &e))?
         .next()
