@@ -1336,6 +1336,21 @@ mod tests {
     }
 
     #[test]
+    fn create_refuses_foreign_non_empty_directory() {
+        let p = tmp("foreign");
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::write(p.join("notes.txt"), b"mine").unwrap();
+        let e = Writer::create(&p, &small(3), &opts(2, 0)).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert!(
+            e.message().contains("not empty and not a umedata dataset"),
+            "{e}"
+        );
+        assert!(p.join("notes.txt").exists());
+        std::fs::remove_dir_all(p).unwrap();
+    }
+
+    #[test]
     fn create_refuses_existing_world_unless_overwrite() {
         let desc = small(3);
         let p = tmp("exists");
