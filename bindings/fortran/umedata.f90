@@ -1,0 +1,805 @@
+! umedata — Fortran 2008 module over the umedata C API (include/umedata.h), iso_c_binding.
+!
+!   use umedata
+!   type(ume_writer) :: w
+!   real(c_double) :: theta(8), traj(200, 3), irfs(3, 41, 3), shocks(200, 3)
+!   integer :: stat
+!   call ume_writer_create(w, "runs/v1.zarr", "nk", n_samples=100000, T=200, H=40, &
+!                          n_params=8, n_shocks=3, n_obs=3, param_names=names, stat=stat)
+!   if (stat /= UME_OK) print *, ume_error_message()
+!   do i = 0, 99999                          ! sample ids start at 0, as stored
+!     call simulate(i, theta, traj, irfs, shocks)
+!     call ume_writer_write_sample(w, i, theta, traj, irfs, shocks)   ! no stat: stops on error
+!   end do
+!   call ume_writer_finalize(w, summary)
+!   call ume_writer_free(w)
+!
+! Conventions
+! - Arrays are passed as they are, column-major, with no transpose: per sample
+!   theta(n_params), traj(T, n_obs), irfs(n_shocks, H+1, n_obs), shocks(T, n_shocks)
+!   (the module passes UME_LAYOUT_F). real(c_double) or real(c_float); storage is float32.
+!   Shapes are checked here against the world (a transposed traj(n_obs, T) is rejected
+!   with UME_ERR_LENGTH_MISMATCH, not silently stored); non-contiguous actual arguments
+!   (array sections) are copied by the compiler.
+! - Sample ids are the dataset's: 0 .. n_samples-1 (they are the samples' identities, and
+!   the demo's seeds are global_seed + id). Integer arguments (n_samples, sample ids,
+!   chunk_samples) may be of any integer kind.
+! - Errors: every procedure has an optional `stat` (integer). Present: it receives UME_OK
+!   (0) or the error code, and ume_error_message() returns the message of the calling
+!   thread. Absent: an error prints the message on error_unit and stops (error stop).
+! - Handles: ume_writer / ume_reader hold a C handle; release them with ume_writer_free /
+!   ume_reader_free (like nf90_close). Do not copy a handle variable and free both copies.
+! - Threads (OpenMP): one ume_writer may be used by many threads at once for
+!   ume_writer_write_sample (it is intent(in)). The module keeps no shared state: its own
+!   error message (shape errors) is threadprivate; compile this file with -fopenmp (the
+!   CMake build does when OpenMP is found) for it to be per thread, and with -frecursive.
+! - Compile this file with the same compiler as your program (.mod files are
+!   compiler-specific); it is installed as share/umedata/fortran/umedata.f90 for that.
+module umedata
+  use, intrinsic :: iso_c_binding, only: c_ptr, c_null_ptr, c_char, c_null_char, c_int, &
+      c_int8_t, c_int32_t, c_int64_t, c_size_t, c_double, c_float, c_loc, c_f_pointer, &
+      c_associated
+  use, intrinsic :: iso_fortran_env, only: error_unit, int8, int16, int32, int64
+  implicit none
+  private
+
+  ! ---- status codes (ume_status) ---------------------------------------------------------
+  integer, parameter, public :: UME_OK = 0
+  integer, parameter, public :: UME_ERR_NULL_ARGUMENT = 7001
+  integer, parameter, public :: UME_ERR_INVALID_ARGUMENT = 7002
+  integer, parameter, public :: UME_ERR_OUT_OF_RANGE = 7003
+  integer, parameter, public :: UME_ERR_LENGTH_MISMATCH = 7004
+  integer, parameter, public :: UME_ERR_ALREADY_EXISTS = 7005
+  integer, parameter, public :: UME_ERR_ALREADY_WRITTEN = 7006
+  integer, parameter, public :: UME_ERR_FINALIZED = 7007
+  integer, parameter, public :: UME_ERR_NOT_FOUND = 7008
+  integer, parameter, public :: UME_ERR_IO = 7009
+  integer, parameter, public :: UME_ERR_FORMAT = 7010
+  integer, parameter, public :: UME_ERR_NON_FINITE = 7011
+  integer, parameter, public :: UME_ERR_NOT_WRITTEN = 7012
+  integer, parameter, public :: UME_ERR_PANIC = 7098
+  integer, parameter, public :: UME_ERR_INTERNAL = 7099
+
+  ! ---- layouts and codecs ------------------------------------------------------------------
+  integer(c_int32_t), parameter, public :: UME_LAYOUT_C = 1
+  integer(c_int32_t), parameter, public :: UME_LAYOUT_F = 2
+  integer, parameter, public :: UME_CODEC_BLOSC_LZ4 = 0
+  integer, parameter, public :: UME_CODEC_BLOSC_ZSTD = 1
+  integer, parameter, public :: UME_CODEC_ZSTD = 2
+  integer, parameter, public :: UME_CODEC_NONE = 3
+
+  ! ---- C structs (same fields, same order as include/umedata.h) ----------------------------
+  !> Dimensions of a world (ume_world_shape).
+  type, bind(C), public :: ume_world_shape  ! C: ume_world_shape
+    integer(c_int64_t) :: n_samples = 0
+    integer(c_int64_t) :: chunk_samples = 0
+    integer(c_int32_t) :: T = 0
+    integer(c_int32_t) :: H = 0
+    integer(c_int32_t) :: n_params = 0
+    integer(c_int32_t) :: n_shocks = 0
+    integer(c_int32_t) :: n_obs = 0
+  end type ume_world_shape
+
+  !> Raw and stored bytes of one array (ume_array_stats).
+  type, bind(C), public :: ume_array_stats  ! C: ume_array_stats
+    integer(c_int64_t) :: raw_bytes = 0
+    integer(c_int64_t) :: stored_bytes = 0
+    real(c_double) :: ratio = 0
+  end type ume_array_stats
+
+  !> What a finalized writer stored (ume_summary).
+  type, bind(C), public :: ume_summary  ! C: ume_summary
+    integer(c_int64_t) :: n_samples = 0
+    integer(c_int64_t) :: samples_written = 0
+    type(ume_array_stats) :: theta
+    type(ume_array_stats) :: trajectories
+    type(ume_array_stats) :: irfs
+    type(ume_array_stats) :: shocks
+  end type ume_summary
+
+  type, bind(C) :: writer_options_c  ! C: ume_writer_options
+    integer(c_int32_t) :: codec
+    integer(c_int32_t) :: clevel
+    integer(c_int64_t) :: chunk_samples
+    integer(c_int32_t) :: n_threads
+    integer(c_int32_t) :: max_open_chunks
+    integer(c_int8_t) :: overwrite
+    integer(c_int8_t) :: allow_nonfinite
+    integer(c_int8_t) :: checksum
+    integer(c_int8_t) :: fsync
+    integer(c_int8_t) :: rewrite
+    integer(c_int8_t) :: zarr_format
+  end type writer_options_c
+
+  type, bind(C) :: world_desc_c  ! C: ume_world_desc
+    type(c_ptr) :: world_id = c_null_ptr
+    integer(c_int64_t) :: n_samples = 0
+    integer(c_int32_t) :: T = 0
+    integer(c_int32_t) :: H = 0
+    integer(c_int32_t) :: n_params = 0
+    integer(c_int32_t) :: n_shocks = 0
+    integer(c_int32_t) :: n_obs = 0
+    type(c_ptr) :: param_names = c_null_ptr
+    type(c_ptr) :: shock_names = c_null_ptr
+    type(c_ptr) :: obs_names = c_null_ptr
+  end type world_desc_c
+
+  ! ---- handles --------------------------------------------------------------------------------
+  !> A writer for one dataset world. Create with ume_writer_create, release with ume_writer_free.
+  type, public :: ume_writer
+    private
+    type(c_ptr) :: ptr = c_null_ptr
+    integer :: T = 0, H = 0, n_params = 0, n_shocks = 0, n_obs = 0
+  end type ume_writer
+
+  !> A dataset world open for reading. Open with ume_reader_open, release with ume_reader_free.
+  type, public :: ume_reader
+    private
+    type(c_ptr) :: ptr = c_null_ptr
+    type(ume_world_shape) :: shape
+  end type ume_reader
+
+  public :: ume_writer_create, ume_writer_write_sample, ume_writer_finalize, ume_writer_free
+  public :: ume_reader_open, ume_reader_shape, ume_reader_samples_written, ume_reader_is_written
+  public :: ume_reader_read, ume_reader_free
+  public :: ume_error_message, ume_status_string, ume_version
+
+  !> Writes one sample: theta(n_params), traj(T, n_obs), irfs(n_shocks, H+1, n_obs),
+  !> shocks(T, n_shocks), all real(c_double) or all real(c_float).
+  interface ume_writer_write_sample
+    module procedure write_sample_f64, write_sample_f32
+  end interface ume_writer_write_sample
+
+  !> Reads one sample (arrays shaped as for writing) or, with one more dimension of extent
+  !> count (theta(n_params, count), traj(T, n_obs, count), ...), samples start..start+count-1.
+  interface ume_reader_read
+    module procedure read_sample_f64, read_sample_f32, read_range_f64, read_range_f32
+  end interface ume_reader_read
+
+  ! The message of the last error detected in this module (not in C) on this thread.
+  character(len=512) :: local_msg = ''
+  logical :: local_set = .false.
+  !$omp threadprivate(local_msg, local_set)
+
+  ! ---- the C functions ------------------------------------------------------------------------
+  interface
+    function c_last_error_message() bind(C, name='ume_last_error_message') result(p)
+      import :: c_ptr
+      type(c_ptr) :: p
+    end function c_last_error_message
+
+    function c_status_string(st) bind(C, name='ume_status_string') result(p)
+      import :: c_ptr, c_int32_t
+      integer(c_int32_t), value :: st
+      type(c_ptr) :: p
+    end function c_status_string
+
+    function c_version() bind(C, name='ume_version') result(p)
+      import :: c_ptr
+      type(c_ptr) :: p
+    end function c_version
+
+    function c_strlen(p) bind(C, name='strlen') result(n)
+      import :: c_ptr, c_size_t
+      type(c_ptr), value :: p
+      integer(c_size_t) :: n
+    end function c_strlen
+
+    function c_writer_options_default() bind(C, name='ume_writer_options_default') result(o)
+      import :: writer_options_c
+      type(writer_options_c) :: o
+    end function c_writer_options_default
+
+    function c_writer_create(path, world, opts, out) bind(C, name='ume_writer_create') result(st)
+      import :: c_char, world_desc_c, writer_options_c, c_ptr, c_int
+      character(kind=c_char), intent(in) :: path(*)
+      type(world_desc_c), intent(in) :: world
+      type(writer_options_c), intent(in) :: opts
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: st
+    end function c_writer_create
+
+    function c_write_f64(w, i, layout, theta, theta_len, traj, traj_len, irfs, irfs_len, &
+                         shocks, shocks_len) bind(C, name='ume_writer_write_sample_f64') result(st)
+      import :: c_ptr, c_int64_t, c_int32_t, c_double, c_size_t, c_int
+      type(c_ptr), value :: w
+      integer(c_int64_t), value :: i
+      integer(c_int32_t), value :: layout
+      real(c_double), intent(in) :: theta(*), traj(*), irfs(*), shocks(*)
+      integer(c_size_t), value :: theta_len, traj_len, irfs_len, shocks_len
+      integer(c_int) :: st
+    end function c_write_f64
+
+    function c_write_f32(w, i, layout, theta, theta_len, traj, traj_len, irfs, irfs_len, &
+                         shocks, shocks_len) bind(C, name='ume_writer_write_sample_f32') result(st)
+      import :: c_ptr, c_int64_t, c_int32_t, c_float, c_size_t, c_int
+      type(c_ptr), value :: w
+      integer(c_int64_t), value :: i
+      integer(c_int32_t), value :: layout
+      real(c_float), intent(in) :: theta(*), traj(*), irfs(*), shocks(*)
+      integer(c_size_t), value :: theta_len, traj_len, irfs_len, shocks_len
+      integer(c_int) :: st
+    end function c_write_f32
+
+    function c_writer_finalize(w, summary) bind(C, name='ume_writer_finalize') result(st)
+      import :: c_ptr, ume_summary, c_int
+      type(c_ptr), value :: w
+      type(ume_summary), intent(out) :: summary
+      integer(c_int) :: st
+    end function c_writer_finalize
+
+    subroutine c_writer_free(w) bind(C, name='ume_writer_free')
+      import :: c_ptr
+      type(c_ptr), value :: w
+    end subroutine c_writer_free
+
+    function c_reader_open(path, world_id, out) bind(C, name='ume_reader_open') result(st)
+      import :: c_char, c_ptr, c_int
+      character(kind=c_char), intent(in) :: path(*), world_id(*)
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: st
+    end function c_reader_open
+
+    function c_reader_shape(r, out) bind(C, name='ume_reader_shape') result(st)
+      import :: c_ptr, ume_world_shape, c_int
+      type(c_ptr), value :: r
+      type(ume_world_shape), intent(out) :: out
+      integer(c_int) :: st
+    end function c_reader_shape
+
+    function c_reader_samples_written(r, out) bind(C, name='ume_reader_samples_written') result(st)
+      import :: c_ptr, c_int64_t, c_int
+      type(c_ptr), value :: r
+      integer(c_int64_t), intent(out) :: out
+      integer(c_int) :: st
+    end function c_reader_samples_written
+
+    function c_reader_is_written(r, i, out) bind(C, name='ume_reader_is_written') result(st)
+      import :: c_ptr, c_int64_t, c_int8_t, c_int
+      type(c_ptr), value :: r
+      integer(c_int64_t), value :: i
+      integer(c_int8_t), intent(out) :: out
+      integer(c_int) :: st
+    end function c_reader_is_written
+
+    function c_read_f64(r, start, count, layout, theta, theta_len, traj, traj_len, irfs, &
+                        irfs_len, shocks, shocks_len) bind(C, name='ume_reader_read_f64') result(st)
+      import :: c_ptr, c_int64_t, c_int32_t, c_double, c_size_t, c_int
+      type(c_ptr), value :: r
+      integer(c_int64_t), value :: start, count
+      integer(c_int32_t), value :: layout
+      real(c_double), intent(out) :: theta(*), traj(*), irfs(*), shocks(*)
+      integer(c_size_t), value :: theta_len, traj_len, irfs_len, shocks_len
+      integer(c_int) :: st
+    end function c_read_f64
+
+    function c_read_f32(r, start, count, layout, theta, theta_len, traj, traj_len, irfs, &
+                        irfs_len, shocks, shocks_len) bind(C, name='ume_reader_read_f32') result(st)
+      import :: c_ptr, c_int64_t, c_int32_t, c_float, c_size_t, c_int
+      type(c_ptr), value :: r
+      integer(c_int64_t), value :: start, count
+      integer(c_int32_t), value :: layout
+      real(c_float), intent(out) :: theta(*), traj(*), irfs(*), shocks(*)
+      integer(c_size_t), value :: theta_len, traj_len, irfs_len, shocks_len
+      integer(c_int) :: st
+    end function c_read_f32
+
+    subroutine c_reader_free(r) bind(C, name='ume_reader_free')
+      import :: c_ptr
+      type(c_ptr), value :: r
+    end subroutine c_reader_free
+  end interface
+
+contains
+
+  ! ---- strings and errors -----------------------------------------------------------------------
+
+  !> A NUL-terminated C string as a Fortran string (copied).
+  function from_c(p) result(s)
+    type(c_ptr), intent(in) :: p
+    character(len=:), allocatable :: s
+    character(kind=c_char), pointer :: chars(:)
+    integer :: n, k
+    if (.not. c_associated(p)) then
+      s = ''
+      return
+    end if
+    n = int(c_strlen(p))
+    call c_f_pointer(p, chars, [n])
+    allocate (character(len=n) :: s)
+    do k = 1, n
+      s(k:k) = chars(k)
+    end do
+  end function from_c
+
+  !> trim(s) // NUL, for the C side.
+  pure function to_c(s) result(c)
+    character(len=*), intent(in) :: s
+    character(kind=c_char, len=len_trim(s) + 1) :: c
+    c = trim(s)//c_null_char
+  end function to_c
+
+  pure function itoa(i) result(s)
+    integer(int64), intent(in) :: i
+    character(len=:), allocatable :: s
+    character(len=24) :: buf
+    write (buf, '(i0)') i
+    s = trim(buf)
+  end function itoa
+
+  !> The message of the most recent failed umedata call on the calling thread ("" if none).
+  function ume_error_message() result(msg)
+    character(len=:), allocatable :: msg
+    if (local_set) then
+      msg = trim(local_msg)
+    else
+      msg = from_c(c_last_error_message())
+    end if
+  end function ume_error_message
+
+  !> A short description of a status code ("length mismatch", ...).
+  function ume_status_string(st) result(s)
+    integer, intent(in) :: st
+    character(len=:), allocatable :: s
+    s = from_c(c_status_string(int(st, c_int32_t)))
+  end function ume_status_string
+
+  !> The library version, "MAJOR.MINOR.PATCH".
+  function ume_version() result(s)
+    character(len=:), allocatable :: s
+    s = from_c(c_version())
+  end function ume_version
+
+  !> Hands a status from C to the caller: into stat if present, else stop on error.
+  subroutine finish(st, stat)
+    integer(c_int), intent(in) :: st
+    integer, intent(out), optional :: stat
+    if (st /= UME_OK) local_set = .false.
+    call report(int(st), stat)
+  end subroutine finish
+
+  !> An error detected in this module: records the message (this thread's) and reports it.
+  subroutine local_error(st, msg, stat)
+    integer, intent(in) :: st
+    character(len=*), intent(in) :: msg
+    integer, intent(out), optional :: stat
+    local_msg = msg
+    local_set = .true.
+    call report(st, stat)
+  end subroutine local_error
+
+  subroutine report(st, stat)
+    integer, intent(in) :: st
+    integer, intent(out), optional :: stat
+    if (present(stat)) then
+      stat = st
+    else if (st /= UME_OK) then
+      write (error_unit, '(a, i0, a)') 'umedata: error ', st, ': '//ume_error_message()
+      error stop 'umedata: unhandled error (pass stat= to handle errors yourself)'
+    end if
+  end subroutine report
+
+  !> An integer of any kind as int64; ok = .false. for anything else.
+  subroutine as_int64(x, v, ok)
+    class(*), intent(in) :: x
+    integer(int64), intent(out) :: v
+    logical, intent(out) :: ok
+    ok = .true.
+    v = 0
+    select type (x)
+    type is (integer(int8))
+      v = int(x, int64)
+    type is (integer(int16))
+      v = int(x, int64)
+    type is (integer(int32))
+      v = int(x, int64)
+    type is (integer(int64))
+      v = x
+    class default
+      ok = .false.
+    end select
+  end subroutine as_int64
+
+  !> Copies trimmed names into one NUL-separated buffer and points ptrs(k) at name k.
+  subroutine pack_names(names, buf, ptrs)
+    character(len=*), intent(in) :: names(:)
+    character(kind=c_char), allocatable, target, intent(inout) :: buf(:)
+    type(c_ptr), allocatable, intent(inout) :: ptrs(:)
+    integer :: k, j, pos, total
+    total = 0
+    do k = 1, size(names)
+      total = total + len_trim(names(k)) + 1
+    end do
+    allocate (buf(max(total, 1)), ptrs(size(names)))
+    pos = 1
+    do k = 1, size(names)
+      ptrs(k) = c_loc(buf(pos))
+      do j = 1, len_trim(names(k))
+        buf(pos) = names(k)(j:j)
+        pos = pos + 1
+      end do
+      buf(pos) = c_null_char
+      pos = pos + 1
+    end do
+  end subroutine pack_names
+
+  ! ---- writer ---------------------------------------------------------------------------------
+
+  !> Creates world `world_id` in the dataset directory `path` (created if missing). Names
+  !> default to p0.., s0.., y0..; options default to ume_writer_options_default() (blosc-lz4,
+  !> automatic chunking and threads, checksums, fsync, no overwrite, non-finite rejected).
+  subroutine ume_writer_create(w, path, world_id, n_samples, T, H, n_params, n_shocks, n_obs, &
+                               param_names, shock_names, obs_names, chunk_samples, codec, &
+                               clevel, n_threads, max_open_chunks, overwrite, allow_nonfinite, &
+                               checksum, fsync, stat)
+    type(ume_writer), intent(inout) :: w
+    character(len=*), intent(in) :: path, world_id
+    class(*), intent(in) :: n_samples
+    integer, intent(in) :: T, H, n_params, n_shocks, n_obs
+    character(len=*), intent(in), optional :: param_names(:), shock_names(:), obs_names(:)
+    class(*), intent(in), optional :: chunk_samples
+    integer, intent(in), optional :: codec, clevel, n_threads, max_open_chunks
+    logical, intent(in), optional :: overwrite, allow_nonfinite, checksum, fsync
+    integer, intent(out), optional :: stat
+
+    type(world_desc_c) :: desc
+    type(writer_options_c) :: opts
+    character(kind=c_char), allocatable, target :: ibuf(:), pbuf(:), sbuf(:), obuf(:)
+    type(c_ptr), allocatable, target :: iptr(:), pptr(:), sptr(:), optr(:)
+    integer(int64) :: n64, chunk64
+    logical :: ok
+    type(c_ptr) :: hnd
+
+    call as_int64(n_samples, n64, ok)
+    if (.not. ok) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, &
+                       'ume_writer_create: n_samples must be an integer', stat)
+      return
+    end if
+    if (any([T, H, n_params, n_shocks, n_obs] < 0) .or. n64 < 0) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_writer_create: negative dimension', stat)
+      return
+    end if
+    call pack_names([world_id], ibuf, iptr)
+    desc%world_id = iptr(1)
+    desc%n_samples = n64
+    desc%T = int(T, c_int32_t)
+    desc%H = int(H, c_int32_t)
+    desc%n_params = int(n_params, c_int32_t)
+    desc%n_shocks = int(n_shocks, c_int32_t)
+    desc%n_obs = int(n_obs, c_int32_t)
+    if (present(param_names)) then
+      if (size(param_names) /= n_params) then
+        call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_writer_create: param_names has ' &
+                         //itoa(size(param_names, kind=int64))//' names, expected n_params = ' &
+                         //itoa(int(n_params, int64)), stat)
+        return
+      end if
+      call pack_names(param_names, pbuf, pptr)
+      if (n_params > 0) desc%param_names = c_loc(pptr(1))
+    end if
+    if (present(shock_names)) then
+      if (size(shock_names) /= n_shocks) then
+        call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_writer_create: shock_names has ' &
+                         //itoa(size(shock_names, kind=int64))//' names, expected n_shocks = ' &
+                         //itoa(int(n_shocks, int64)), stat)
+        return
+      end if
+      call pack_names(shock_names, sbuf, sptr)
+      if (n_shocks > 0) desc%shock_names = c_loc(sptr(1))
+    end if
+    if (present(obs_names)) then
+      if (size(obs_names) /= n_obs) then
+        call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_writer_create: obs_names has ' &
+                         //itoa(size(obs_names, kind=int64))//' names, expected n_obs = ' &
+                         //itoa(int(n_obs, int64)), stat)
+        return
+      end if
+      call pack_names(obs_names, obuf, optr)
+      if (n_obs > 0) desc%obs_names = c_loc(optr(1))
+    end if
+
+    opts = c_writer_options_default()
+    if (present(chunk_samples)) then
+      call as_int64(chunk_samples, chunk64, ok)
+      if (.not. ok .or. chunk64 < 0) then
+        call local_error(UME_ERR_INVALID_ARGUMENT, &
+                         'ume_writer_create: chunk_samples must be an integer >= 0', stat)
+        return
+      end if
+      opts%chunk_samples = chunk64
+    end if
+    if (present(codec)) opts%codec = int(codec, c_int32_t)
+    if (present(clevel)) opts%clevel = int(clevel, c_int32_t)
+    if (present(n_threads)) opts%n_threads = int(n_threads, c_int32_t)
+    if (present(max_open_chunks)) opts%max_open_chunks = int(max_open_chunks, c_int32_t)
+    if (present(overwrite)) opts%overwrite = merge(1_c_int8_t, 0_c_int8_t, overwrite)
+    if (present(allow_nonfinite)) opts%allow_nonfinite = merge(1_c_int8_t, 0_c_int8_t, allow_nonfinite)
+    if (present(checksum)) opts%checksum = merge(1_c_int8_t, 0_c_int8_t, checksum)
+    if (present(fsync)) opts%fsync = merge(1_c_int8_t, 0_c_int8_t, fsync)
+
+    call finish(c_writer_create(to_c(path), desc, opts, hnd), stat)
+    w%ptr = hnd
+    w%T = T
+    w%H = H
+    w%n_params = n_params
+    w%n_shocks = n_shocks
+    w%n_obs = n_obs
+  end subroutine ume_writer_create
+
+  !> Checks the shapes of one sample's arrays against the world: true if they fit.
+  logical function sample_shapes_ok(fn, T, H, n_params, n_shocks, n_obs, s_theta, s_traj, &
+                                    s_irfs, s_shocks, stat) result(ok)
+    character(len=*), intent(in) :: fn
+    integer, intent(in) :: T, H, n_params, n_shocks, n_obs
+    integer(int64), intent(in) :: s_theta(:), s_traj(:), s_irfs(:), s_shocks(:)
+    integer, intent(out), optional :: stat
+    integer(int64) :: e_theta(1), e_traj(2), e_irfs(3), e_shocks(2)
+    e_theta = [int(n_params, int64)]
+    e_traj = [int(T, int64), int(n_obs, int64)]
+    e_irfs = [int(n_shocks, int64), int(H, int64) + 1, int(n_obs, int64)]
+    e_shocks = [int(T, int64), int(n_shocks, int64)]
+    ok = .false.
+    if (any(s_theta /= e_theta(1:size(s_theta)))) then
+      call local_error(UME_ERR_LENGTH_MISMATCH, fn//': theta has shape '//shape_str(s_theta) &
+                       //', expected (n_params) = '//shape_str(e_theta), stat)
+    else if (any(s_traj /= e_traj(1:size(s_traj)))) then
+      call local_error(UME_ERR_LENGTH_MISMATCH, fn//': traj has shape '//shape_str(s_traj) &
+                       //', expected (T, n_obs) = '//shape_str(e_traj), stat)
+    else if (any(s_irfs /= e_irfs(1:size(s_irfs)))) then
+      call local_error(UME_ERR_LENGTH_MISMATCH, fn//': irfs has shape '//shape_str(s_irfs) &
+                       //', expected (n_shocks, H+1, n_obs) = '//shape_str(e_irfs), stat)
+    else if (any(s_shocks /= e_shocks(1:size(s_shocks)))) then
+      call local_error(UME_ERR_LENGTH_MISMATCH, fn//': shocks has shape '//shape_str(s_shocks) &
+                       //', expected (T, n_shocks) = '//shape_str(e_shocks), stat)
+    else
+      ok = .true.
+    end if
+  end function sample_shapes_ok
+
+  pure function shape_str(s) result(r)
+    integer(int64), intent(in) :: s(:)
+    character(len=:), allocatable :: r
+    integer :: k
+    r = '('
+    do k = 1, size(s)
+      r = r//itoa(s(k))
+      if (k < size(s)) r = r//', '
+    end do
+    r = r//')'
+  end function shape_str
+
+  subroutine write_sample_f64(w, sample, theta, traj, irfs, shocks, stat)
+    type(ume_writer), intent(in) :: w
+    class(*), intent(in) :: sample
+    real(c_double), intent(in), contiguous :: theta(:), traj(:, :), irfs(:, :, :), shocks(:, :)
+    integer, intent(out), optional :: stat
+    integer(int64) :: i
+    logical :: ok
+    call as_int64(sample, i, ok)
+    if (.not. ok) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, &
+                       'ume_writer_write_sample: the sample id must be an integer', stat)
+      return
+    end if
+    if (.not. sample_shapes_ok('ume_writer_write_sample', w%T, w%H, w%n_params, w%n_shocks, &
+                               w%n_obs, shape(theta, int64), shape(traj, int64), &
+                               shape(irfs, int64), shape(shocks, int64), stat)) return
+    call finish(c_write_f64(w%ptr, i, UME_LAYOUT_F, theta, size(theta, kind=c_size_t), traj, &
+                            size(traj, kind=c_size_t), irfs, size(irfs, kind=c_size_t), shocks, &
+                            size(shocks, kind=c_size_t)), stat)
+  end subroutine write_sample_f64
+
+  subroutine write_sample_f32(w, sample, theta, traj, irfs, shocks, stat)
+    type(ume_writer), intent(in) :: w
+    class(*), intent(in) :: sample
+    real(c_float), intent(in), contiguous :: theta(:), traj(:, :), irfs(:, :, :), shocks(:, :)
+    integer, intent(out), optional :: stat
+    integer(int64) :: i
+    logical :: ok
+    call as_int64(sample, i, ok)
+    if (.not. ok) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, &
+                       'ume_writer_write_sample: the sample id must be an integer', stat)
+      return
+    end if
+    if (.not. sample_shapes_ok('ume_writer_write_sample', w%T, w%H, w%n_params, w%n_shocks, &
+                               w%n_obs, shape(theta, int64), shape(traj, int64), &
+                               shape(irfs, int64), shape(shocks, int64), stat)) return
+    call finish(c_write_f32(w%ptr, i, UME_LAYOUT_F, theta, size(theta, kind=c_size_t), traj, &
+                            size(traj, kind=c_size_t), irfs, size(irfs, kind=c_size_t), shocks, &
+                            size(shocks, kind=c_size_t)), stat)
+  end subroutine write_sample_f32
+
+  !> Stores everything buffered; `summary` receives samples written and bytes per array.
+  !> Call once, when no other thread writes. The handle must still be freed.
+  subroutine ume_writer_finalize(w, summary, stat)
+    type(ume_writer), intent(inout) :: w
+    type(ume_summary), intent(out), optional :: summary
+    integer, intent(out), optional :: stat
+    type(ume_summary) :: s
+    call finish(c_writer_finalize(w%ptr, s), stat)
+    if (present(summary)) summary = s
+  end subroutine ume_writer_finalize
+
+  !> Releases the writer (a writer not finalized stores its buffered samples first, and
+  !> its errors are lost). Freeing a released or never-created writer does nothing.
+  subroutine ume_writer_free(w)
+    type(ume_writer), intent(inout) :: w
+    call c_writer_free(w%ptr)
+    w%ptr = c_null_ptr
+  end subroutine ume_writer_free
+
+  ! ---- reader ---------------------------------------------------------------------------------
+
+  !> Opens world `world_id` of the dataset at `path`.
+  subroutine ume_reader_open(r, path, world_id, stat)
+    type(ume_reader), intent(inout) :: r
+    character(len=*), intent(in) :: path, world_id
+    integer, intent(out), optional :: stat
+    type(c_ptr) :: hnd
+    integer(c_int) :: st
+    st = c_reader_open(to_c(path), to_c(world_id), hnd)
+    if (st == UME_OK) then
+      st = c_reader_shape(hnd, r%shape)
+      if (st /= UME_OK) then
+        call c_reader_free(hnd)
+        hnd = c_null_ptr
+      end if
+    end if
+    r%ptr = hnd
+    call finish(st, stat)
+  end subroutine ume_reader_open
+
+  !> The world's dimensions.
+  subroutine ume_reader_shape(r, shape, stat)
+    type(ume_reader), intent(in) :: r
+    type(ume_world_shape), intent(out) :: shape
+    integer, intent(out), optional :: stat
+    call finish(c_reader_shape(r%ptr, shape), stat)
+  end subroutine ume_reader_shape
+
+  !> How many samples the `written` mask marks as stored.
+  subroutine ume_reader_samples_written(r, n, stat)
+    type(ume_reader), intent(in) :: r
+    integer(int64), intent(out) :: n
+    integer, intent(out), optional :: stat
+    integer(c_int64_t) :: c
+    c = 0
+    call finish(c_reader_samples_written(r%ptr, c), stat)
+    n = c
+  end subroutine ume_reader_samples_written
+
+  !> written = .true. if sample `sample` (0-based id) is stored.
+  subroutine ume_reader_is_written(r, sample, written, stat)
+    type(ume_reader), intent(in) :: r
+    class(*), intent(in) :: sample
+    logical, intent(out) :: written
+    integer, intent(out), optional :: stat
+    integer(int64) :: i
+    integer(c_int8_t) :: c
+    logical :: ok
+    written = .false.
+    call as_int64(sample, i, ok)
+    if (.not. ok) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, &
+                       'ume_reader_is_written: the sample id must be an integer', stat)
+      return
+    end if
+    c = 0
+    call finish(c_reader_is_written(r%ptr, i, c), stat)
+    written = c /= 0
+  end subroutine ume_reader_is_written
+
+  subroutine read_sample_f64(r, sample, theta, traj, irfs, shocks, stat)
+    type(ume_reader), intent(in) :: r
+    class(*), intent(in) :: sample
+    real(c_double), intent(out), contiguous :: theta(:), traj(:, :), irfs(:, :, :), shocks(:, :)
+    integer, intent(out), optional :: stat
+    integer(int64) :: i
+    logical :: ok
+    call as_int64(sample, i, ok)
+    if (.not. ok) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_reader_read: the sample id must be an integer', stat)
+      return
+    end if
+    if (.not. sample_shapes_ok('ume_reader_read', int(r%shape%T), int(r%shape%H), &
+                               int(r%shape%n_params), int(r%shape%n_shocks), int(r%shape%n_obs), &
+                               shape(theta, int64), shape(traj, int64), shape(irfs, int64), &
+                               shape(shocks, int64), stat)) return
+    call finish(c_read_f64(r%ptr, i, 1_c_int64_t, UME_LAYOUT_F, theta, size(theta, kind=c_size_t), &
+                           traj, size(traj, kind=c_size_t), irfs, size(irfs, kind=c_size_t), &
+                           shocks, size(shocks, kind=c_size_t)), stat)
+  end subroutine read_sample_f64
+
+  subroutine read_sample_f32(r, sample, theta, traj, irfs, shocks, stat)
+    type(ume_reader), intent(in) :: r
+    class(*), intent(in) :: sample
+    real(c_float), intent(out), contiguous :: theta(:), traj(:, :), irfs(:, :, :), shocks(:, :)
+    integer, intent(out), optional :: stat
+    integer(int64) :: i
+    logical :: ok
+    call as_int64(sample, i, ok)
+    if (.not. ok) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_reader_read: the sample id must be an integer', stat)
+      return
+    end if
+    if (.not. sample_shapes_ok('ume_reader_read', int(r%shape%T), int(r%shape%H), &
+                               int(r%shape%n_params), int(r%shape%n_shocks), int(r%shape%n_obs), &
+                               shape(theta, int64), shape(traj, int64), shape(irfs, int64), &
+                               shape(shocks, int64), stat)) return
+    call finish(c_read_f32(r%ptr, i, 1_c_int64_t, UME_LAYOUT_F, theta, size(theta, kind=c_size_t), &
+                           traj, size(traj, kind=c_size_t), irfs, size(irfs, kind=c_size_t), &
+                           shocks, size(shocks, kind=c_size_t)), stat)
+  end subroutine read_sample_f32
+
+  !> Checks a range read: every array's last extent is count, the others the world's.
+  logical function range_shapes_ok(r, s_theta, s_traj, s_irfs, s_shocks, stat) result(ok)
+    type(ume_reader), intent(in) :: r
+    integer(int64), intent(in) :: s_theta(:), s_traj(:), s_irfs(:), s_shocks(:)
+    integer, intent(out), optional :: stat
+    integer(int64) :: count
+    count = s_theta(size(s_theta))
+    ok = .false.
+    if (s_traj(size(s_traj)) /= count .or. s_irfs(size(s_irfs)) /= count .or. &
+        s_shocks(size(s_shocks)) /= count) then
+      call local_error(UME_ERR_LENGTH_MISMATCH, 'ume_reader_read: the last extents of theta, ' &
+                       //'traj, irfs, shocks differ ('//itoa(count)//', ' &
+                       //itoa(s_traj(size(s_traj)))//', '//itoa(s_irfs(size(s_irfs)))//', ' &
+                       //itoa(s_shocks(size(s_shocks)))//'): they are the sample count', stat)
+      return
+    end if
+    ok = sample_shapes_ok('ume_reader_read', int(r%shape%T), int(r%shape%H), &
+                          int(r%shape%n_params), int(r%shape%n_shocks), int(r%shape%n_obs), &
+                          s_theta(1:size(s_theta) - 1), s_traj(1:size(s_traj) - 1), &
+                          s_irfs(1:size(s_irfs) - 1), s_shocks(1:size(s_shocks) - 1), stat)
+  end function range_shapes_ok
+
+  subroutine read_range_f64(r, start, theta, traj, irfs, shocks, stat)
+    type(ume_reader), intent(in) :: r
+    class(*), intent(in) :: start
+    real(c_double), intent(out), contiguous :: theta(:, :), traj(:, :, :), irfs(:, :, :, :), &
+                                               shocks(:, :, :)
+    integer, intent(out), optional :: stat
+    integer(int64) :: i
+    logical :: ok
+    call as_int64(start, i, ok)
+    if (.not. ok) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_reader_read: start must be an integer', stat)
+      return
+    end if
+    if (.not. range_shapes_ok(r, shape(theta, int64), shape(traj, int64), shape(irfs, int64), &
+                              shape(shocks, int64), stat)) return
+    call finish(c_read_f64(r%ptr, i, size(theta, 2, kind=c_int64_t), UME_LAYOUT_F, theta, &
+                           size(theta, kind=c_size_t), traj, size(traj, kind=c_size_t), irfs, &
+                           size(irfs, kind=c_size_t), shocks, size(shocks, kind=c_size_t)), stat)
+  end subroutine read_range_f64
+
+  subroutine read_range_f32(r, start, theta, traj, irfs, shocks, stat)
+    type(ume_reader), intent(in) :: r
+    class(*), intent(in) :: start
+    real(c_float), intent(out), contiguous :: theta(:, :), traj(:, :, :), irfs(:, :, :, :), &
+                                              shocks(:, :, :)
+    integer, intent(out), optional :: stat
+    integer(int64) :: i
+    logical :: ok
+    call as_int64(start, i, ok)
+    if (.not. ok) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_reader_read: start must be an integer', stat)
+      return
+    end if
+    if (.not. range_shapes_ok(r, shape(theta, int64), shape(traj, int64), shape(irfs, int64), &
+                              shape(shocks, int64), stat)) return
+    call finish(c_read_f32(r%ptr, i, size(theta, 2, kind=c_int64_t), UME_LAYOUT_F, theta, &
+                           size(theta, kind=c_size_t), traj, size(traj, kind=c_size_t), irfs, &
+                           size(irfs, kind=c_size_t), shocks, size(shocks, kind=c_size_t)), stat)
+  end subroutine read_range_f32
+
+  !> Releases the reader. Freeing a released or never-opened reader does nothing.
+  subroutine ume_reader_free(r)
+    type(ume_reader), intent(inout) :: r
+    call c_reader_free(r%ptr)
+    r%ptr = c_null_ptr
+  end subroutine ume_reader_free
+
+end module umedata
