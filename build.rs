@@ -1,4 +1,5 @@
 //! Generates include/umedata.h from the `extern "C"` items of src/ffi with cbindgen.
+//! Only src/ffi is parsed, so constants of the safe core never leak into the header.
 //!
 //! The header is written to $OUT_DIR/umedata.h. Outside CI it is also copied to
 //! include/umedata.h when it changed, so a developer's build keeps the checked-in header
@@ -25,8 +26,10 @@ fn main() {
         v("CARGO_PKG_VERSION"),
     ));
     let generated = out_dir.join("umedata.h");
+    // Only src/ffi (and the modules it declares) is parsed: the header is the C face and
+    // nothing else, whatever `pub const` the safe core defines.
     cbindgen::Builder::new()
-        .with_crate(&crate_dir)
+        .with_src(crate_dir.join("src/ffi/mod.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen could not generate the header")

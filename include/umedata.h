@@ -51,6 +51,60 @@
 #define UME_CODEC_NONE 3
 
 /**
+ * Per-sample seed `global_seed + sample_index` (mod 2^64), the prototype's rule.
+ */
+#define UME_SEED_ADD 0
+
+/**
+ * Per-sample seed = output `sample_index` of SplitMix64 started at `global_seed`:
+ * `mix64(global_seed + (sample_index + 1) * 0x9E3779B97F4A7C15)` with
+ * `mix64(z)`: `z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) *
+ * 0x94D049BB133111EB; return z ^ (z >> 31)` (mod 2^64). No two samples of a dataset share
+ * a seed.
+ */
+#define UME_SEED_SPLITMIX64 1
+
+/**
+ * Sample i draws from `ume_rng_new(global_seed, i)`; there is no integer seed.
+ */
+#define UME_SEED_CHACHA20 2
+
+/**
+ * Split code of training samples.
+ */
+#define UME_SPLIT_TRAIN 0
+
+/**
+ * Split code of validation samples.
+ */
+#define UME_SPLIT_VAL 1
+
+/**
+ * Split code of test samples.
+ */
+#define UME_SPLIT_TEST 2
+
+/**
+ * Split code of samples held out by a "slice" rule.
+ */
+#define UME_SPLIT_OOD_SLICE 3
+
+/**
+ * Split code of samples held out by a "corner" rule.
+ */
+#define UME_SPLIT_OOD_CORNER 4
+
+/**
+ * Split code of samples held out by an "interpolation" rule.
+ */
+#define UME_SPLIT_OOD_INTERPOLATION 5
+
+/**
+ * Split code of samples that were never written.
+ */
+#define UME_SPLIT_NOT_WRITTEN 255
+
+/**
  * Result of a umedata call. `UME_OK` (0) is success; everything else is an error whose
  * details are in `ume_last_error_message()`.
  */
@@ -118,10 +172,67 @@ typedef enum ume_status {
 } ume_status;
 
 /**
+ * A dataset manifest being built or loaded (opaque). Thread-safe (calls are serialized).
+ * Created by `ume_manifest_new` or `ume_manifest_load`, released by `ume_manifest_free`.
+ *
+ * Typical use: `ume_manifest_new` → `ume_manifest_set_config_json`, `ume_manifest_set_git`
+ * → `ume_manifest_add_world_from_writer` (right after `ume_writer_create`) →
+ * `ume_manifest_set_parameters`, `ume_manifest_set_shock_sigma`,
+ * `ume_manifest_set_n_canonical_obs` → write the samples →
+ * `ume_writer_finalize_with_manifest` (saves `<dataset>/manifest.json`).
+ */
+typedef struct ume_manifest ume_manifest;
+
+/**
  * An open dataset world for reading (opaque). Thread-safe for concurrent reads.
  * Created by `ume_reader_open`, released by `ume_reader_free`.
  */
 typedef struct ume_reader ume_reader;
+
+/**
+ * A ChaCha20 stream for one sample (opaque). Created by `ume_rng_new`, released by
+ * `ume_rng_free`. Not thread-safe: one generator per thread (they are cheap: create one
+ * per sample).
+ *
+ * Algorithm (identical on every machine):
+ * - ChaCha20, 20 rounds, original layout (64-bit block counter in state words 12-13,
+ *   64-bit stream id in words 14-15); key = `global_seed` as 8 bytes little-endian then
+ *   24 zero bytes; stream id = `sample_index`; counter starts at 0.
+ * - 64-bit output k = keystream words 2(k mod 8) (low half) and 2(k mod 8)+1 (high half)
+ *   of block floor(k/8), words read little-endian.
+ * - uniform = `(x >> 11) * 2^-53` for the next 64-bit output x, in [0, 1).
+ * - normal: Marsaglia polar method: repeat `u = 2*U1 - 1; v = 2*U2 - 1; s = u*u + v*v`
+ *   (no fused multiply-add) until `0 < s < 1`; `f = sqrt(-2*log(s)/s)`; return `u*f` and
+ *   keep `v*f` as the next normal (a uniform drawn in between does not discard it). `log`
+ *   is musl's; a reimplementation with another `log` may differ in the last bit.
+ *
+ * Test vectors: tests/vectors/rng_chacha20.txt.
+ */
+typedef struct ume_rng ume_rng;
+
+/**
+ * The split of one world (opaque): one code per sample plus the record the manifest
+ * keeps (rule with resolved thresholds, counts, SHA-256). Created by `ume_splits_compute`
+ * or `ume_splits_load`, released by `ume_splits_free`. Read-only after creation:
+ * thread-safe for the query functions.
+ *
+ * Rule (JSON, "umedata-splits-v1"), e.g.
+ * `{"fractions": {"train": 0.8, "val": 0.1, "test": 0.1}, "seed": 42, "ood": [
+ *   {"kind": "slice", "param": "beta", "units": "quantile", "range": [0.9, 1.0]},
+ *   {"kind": "corner", "params": ["phi_pi", "phi_y"], "k": 2, "q": 0.05},
+ *   {"kind": "interpolation", "params": ["rho_a"], "units": "natural", "box": [[0.4, 0.5]]}]}`
+ * - Only written samples take part (others: UME_SPLIT_NOT_WRITTEN).
+ * - Quantiles (units "quantile", and corner's q) are of the written samples' finite
+ *   theta values, method "lower": the floor(q*(m-1))-th smallest of m values.
+ * - OOD rules in order; a sample selected by several gets the first one's code. slice:
+ *   lo <= theta[param] <= hi. corner: at least k of params have theta <= quantile(q) or
+ *   theta >= quantile(1-q). interpolation: lo_j <= theta[params[j]] <= hi_j for all j.
+ * - The remaining m samples: counts floor(f*m) per class plus the leftover to the largest
+ *   fractional parts (ties train, val, test), so each count is within 1 of f*m; order
+ *   by a Fisher-Yates shuffle (j = m-1 down to 1, swap with an unbiased draw in [0, j])
+ *   on the ChaCha20 stream ume_rng_new(seed, 2^64-1); first train, then val, then test.
+ */
+typedef struct ume_splits ume_splits;
 
 /**
  * An open writer for one dataset world (opaque). Thread-safe: any number of threads may
@@ -129,92 +240,6 @@ typedef struct ume_reader ume_reader;
  * `ume_writer_create`, released by `ume_writer_free`.
  */
 typedef struct ume_writer ume_writer;
-
-/**
- * Dimensions of a world.
- */
-typedef struct ume_world_shape {
-  /**
-   * Samples in the world.
-   */
-  uint64_t n_samples;
-  /**
-   * Samples per chunk.
-   */
-  uint64_t chunk_samples;
-  /**
-   * Trajectory length.
-   */
-  uint32_t T;
-  /**
-   * IRF horizon (H + 1 points).
-   */
-  uint32_t H;
-  /**
-   * Parameters.
-   */
-  uint32_t n_params;
-  /**
-   * Shocks.
-   */
-  uint32_t n_shocks;
-  /**
-   * Observables.
-   */
-  uint32_t n_obs;
-} ume_world_shape;
-
-/**
- * Writer options. Start from `ume_writer_options_default()` and change fields.
- */
-typedef struct ume_writer_options {
-  /**
-   * UME_CODEC_BLOSC_LZ4 (default), UME_CODEC_BLOSC_ZSTD, UME_CODEC_ZSTD or UME_CODEC_NONE.
-   */
-  uint32_t codec;
-  /**
-   * Compression level, -1 for the codec's default.
-   */
-  int32_t clevel;
-  /**
-   * Samples per chunk; 0 chooses about 1 MiB of trajectories per chunk.
-   */
-  uint64_t chunk_samples;
-  /**
-   * Compression threads; 0 = one per core.
-   */
-  uint32_t n_threads;
-  /**
-   * Partially filled chunks kept in memory before the oldest is stored early;
-   * 0 = about 32 MiB worth. In-order writes never need more than one per writing thread.
-   */
-  uint32_t max_open_chunks;
-  /**
-   * 1 = replace an existing world of the same id; 0 = fail with UME_ERR_ALREADY_EXISTS.
-   */
-  uint8_t overwrite;
-  /**
-   * 1 = store NaN/Inf values; 0 = reject them with UME_ERR_NON_FINITE (default).
-   */
-  uint8_t allow_nonfinite;
-  /**
-   * 1 = append a crc32c checksum to every chunk (default), 0 = none.
-   */
-  uint8_t checksum;
-  /**
-   * 1 = fsync every chunk before it becomes visible (default), 0 = leave it to the OS.
-   */
-  uint8_t fsync;
-  /**
-   * 1 = writing a sample that is already stored replaces it; 0 = UME_ERR_ALREADY_WRITTEN
-   * (default). Matters when a world is reopened with `ume_writer_open`.
-   */
-  uint8_t rewrite;
-  /**
-   * Zarr format of a new world: 3 (default) or 2 (for readers without Zarr v3 support).
-   */
-  uint8_t zarr_format;
-} ume_writer_options;
 
 /**
  * What a simulator produces per sample, and the names of its dimensions.
@@ -310,7 +335,91 @@ typedef struct ume_summary {
   struct ume_array_stats shocks;
 } ume_summary;
 
+/**
+ * Dimensions of a world.
+ */
+typedef struct ume_world_shape {
+  /**
+   * Samples in the world.
+   */
+  uint64_t n_samples;
+  /**
+   * Samples per chunk.
+   */
+  uint64_t chunk_samples;
+  /**
+   * Trajectory length.
+   */
+  uint32_t T;
+  /**
+   * IRF horizon (H + 1 points).
+   */
+  uint32_t H;
+  /**
+   * Parameters.
+   */
+  uint32_t n_params;
+  /**
+   * Shocks.
+   */
+  uint32_t n_shocks;
+  /**
+   * Observables.
+   */
+  uint32_t n_obs;
+} ume_world_shape;
 
+/**
+ * Writer options. Start from `ume_writer_options_default()` and change fields.
+ */
+typedef struct ume_writer_options {
+  /**
+   * UME_CODEC_BLOSC_LZ4 (default), UME_CODEC_BLOSC_ZSTD, UME_CODEC_ZSTD or UME_CODEC_NONE.
+   */
+  uint32_t codec;
+  /**
+   * Compression level, -1 for the codec's default.
+   */
+  int32_t clevel;
+  /**
+   * Samples per chunk; 0 chooses about 1 MiB of trajectories per chunk.
+   */
+  uint64_t chunk_samples;
+  /**
+   * Compression threads; 0 = one per core.
+   */
+  uint32_t n_threads;
+  /**
+   * Partially filled chunks kept in memory before the oldest is stored early;
+   * 0 = about 32 MiB worth. In-order writes never need more than one per writing thread.
+   */
+  uint32_t max_open_chunks;
+  /**
+   * 1 = replace an existing world of the same id; 0 = fail with UME_ERR_ALREADY_EXISTS.
+   */
+  uint8_t overwrite;
+  /**
+   * 1 = store NaN/Inf values; 0 = reject them with UME_ERR_NON_FINITE (default).
+   */
+  uint8_t allow_nonfinite;
+  /**
+   * 1 = append a crc32c checksum to every chunk (default), 0 = none.
+   */
+  uint8_t checksum;
+  /**
+   * 1 = fsync every chunk before it becomes visible (default), 0 = leave it to the OS.
+   */
+  uint8_t fsync;
+  /**
+   * 1 = writing a sample that is already stored replaces it; 0 = UME_ERR_ALREADY_WRITTEN
+   * (default). Matters when a world is reopened with `ume_writer_open`.
+   */
+  uint8_t rewrite;
+  /**
+   * Zarr format of a new world: 3 (default) or 2 (for readers without Zarr v3 support).
+   */
+  uint8_t zarr_format;
+} ume_writer_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -323,6 +432,148 @@ extern "C" {
  * copy the text to keep it. Never NULL; do not free it.
  */
 const char *ume_last_error_message(void);
+
+/**
+ * Creates a manifest for dataset version `version` (semver, e.g. "1.0.0") whose samples
+ * are seeded from `global_seed` by `derivation` (UME_SEED_*), created now, git
+ * "unknown" and an empty configuration until set. The caller frees `*out` with
+ * `ume_manifest_free`. Errors: UME_ERR_INVALID_ARGUMENT (bad semver or derivation).
+ */
+enum ume_status ume_manifest_new(const char *version, uint64_t global_seed, uint32_t derivation, struct ume_manifest **out);
+
+/**
+ * Sets the run configuration from JSON text (an object). `config_hash` becomes the
+ * SHA-256 of its canonical form (sorted keys, no whitespace, RFC 8785 style), so key order
+ * and formatting do not matter. With `store_config` = 1 the configuration itself is kept
+ * in the manifest too. Errors: UME_ERR_INVALID_ARGUMENT (not JSON, not an object).
+ */
+enum ume_status ume_manifest_set_config_json(struct ume_manifest *manifest, const char *config_json, uint8_t store_config);
+
+/**
+ * Records the HEAD commit and dirty flag (tracked files only) of the git repository that
+ * contains `repo_path` (searched upwards). Outside a repository the commit is "unknown"
+ * and the flag null: that is not an error.
+ */
+enum ume_status ume_manifest_set_git(struct ume_manifest *manifest, const char *repo_path);
+
+/**
+ * Adds (or refreshes) the world of an open writer: names, shapes, chunking, codec, and
+ * samples written so far according to the mask on disk. Call it right after
+ * `ume_writer_create` to set units/bounds/sigma before finalizing. Units, bounds,
+ * defaults, sigma and the canonical/extra split already set for the world are kept.
+ * Errors: UME_ERR_INVALID_ARGUMENT (T or H differ from the manifest's other worlds).
+ */
+enum ume_status ume_manifest_add_world_from_writer(struct ume_manifest *manifest, const struct ume_writer *writer);
+
+/**
+ * Adds (or refreshes) the world of an open reader (samples written counted from its
+ * mask). Same rules as `ume_manifest_add_world_from_writer`.
+ */
+enum ume_status ume_manifest_add_world_from_reader(struct ume_manifest *manifest, const struct ume_reader *reader);
+
+/**
+ * Adds (or refreshes) a world by description, without opening it: `chunk_samples` > 0,
+ * `codec` a UME_CODEC_* value, `samples_written` <= n_samples. Errors:
+ * UME_ERR_INVALID_ARGUMENT (bad description, codec, counts, or T/H differing from other
+ * worlds).
+ */
+enum ume_status ume_manifest_add_world(struct ume_manifest *manifest, const struct ume_world_desc *world, uint64_t chunk_samples, uint32_t codec, uint64_t samples_written);
+
+/**
+ * Sets the parameter manifest of world `world_id`: `units` (n_params strings, e.g. "-"
+ * for dimensionless), `bounds` (2*n_params doubles: lo0, hi0, lo1, hi1, ... with lo < hi)
+ * and `defaults` (n_params doubles within their bounds). Any of the three may be NULL
+ * with length 0 to leave it unchanged. Lengths are checked before anything is read.
+ * Errors: UME_ERR_NOT_FOUND (world not added), UME_ERR_LENGTH_MISMATCH (the message names
+ * the argument, the length given and the one expected), UME_ERR_INVALID_ARGUMENT
+ * (lo >= hi, non-finite value, default outside its bounds).
+ */
+enum ume_status ume_manifest_set_parameters(struct ume_manifest *manifest, const char *world_id, const char *const *units, size_t units_len, const double *bounds, size_t bounds_len, const double *defaults, size_t defaults_len);
+
+/**
+ * Sets the standard deviation of each shock of world `world_id` (`sigma_len` must be
+ * n_shocks; each value finite and > 0). Errors: UME_ERR_NOT_FOUND,
+ * UME_ERR_LENGTH_MISMATCH, UME_ERR_INVALID_ARGUMENT.
+ */
+enum ume_status ume_manifest_set_shock_sigma(struct ume_manifest *manifest, const char *world_id, const double *sigma, size_t sigma_len);
+
+/**
+ * Declares the first `n_canonical` observables of world `world_id` canonical (e.g.
+ * output, inflation, rate) and the rest extra. By default all are canonical.
+ * Errors: UME_ERR_NOT_FOUND, UME_ERR_INVALID_ARGUMENT (n_canonical > n_obs).
+ */
+enum ume_status ume_manifest_set_n_canonical_obs(struct ume_manifest *manifest, const char *world_id, uint32_t n_canonical);
+
+/**
+ * Records a split (rule, counts, SHA-256 of the assignment) for its world, which must be
+ * in the manifest with the same number of samples. The assignment itself is stored by
+ * `ume_splits_store`. Errors: UME_ERR_NOT_FOUND, UME_ERR_LENGTH_MISMATCH.
+ */
+enum ume_status ume_manifest_set_splits(struct ume_manifest *manifest, const struct ume_splits *splits);
+
+/**
+ * Checks the manifest against the embedded schemas/manifest.json (Draft-07) and the rules
+ * the schema cannot express. Errors: UME_ERR_INVALID_ARGUMENT whose message lists each
+ * violation with its JSON path and rule, e.g. "at /simulators/nk/parameters/bounds/2:
+ * [3.5, 1.05] for 'phi_pi', expected finite [lo, hi] with lo < hi".
+ */
+enum ume_status ume_manifest_validate(const struct ume_manifest *manifest);
+
+/**
+ * Validates the manifest and saves it as `<dataset>/manifest.json` atomically (temporary
+ * file, fsync, rename: a crash leaves the old file or the new one). Nothing is written
+ * when it is invalid. Errors: UME_ERR_INVALID_ARGUMENT (as `ume_manifest_validate`),
+ * UME_ERR_NOT_FOUND (no such directory), UME_ERR_IO.
+ */
+enum ume_status ume_manifest_save(const struct ume_manifest *manifest, const char *dataset);
+
+/**
+ * Loads and validates `<path>/manifest.json` (or `path` itself if it is a file) into
+ * `*out` (caller frees with `ume_manifest_free`; NULL on failure). Errors:
+ * UME_ERR_NOT_FOUND, UME_ERR_IO, UME_ERR_FORMAT (not JSON, schema or rule violations,
+ * each listed with its JSON path and rule).
+ */
+enum ume_status ume_manifest_load(const char *path, struct ume_manifest **out);
+
+/**
+ * The manifest as pretty-printed JSON in `*out` (not validated; call
+ * `ume_manifest_validate` for that). Free the string with `ume_string_free`.
+ */
+enum ume_status ume_manifest_to_json(const struct ume_manifest *manifest, char **out);
+
+/**
+ * Releases a string returned by `ume_manifest_to_json` or `ume_splits_to_json`. NULL is a
+ * no-op.
+ */
+void ume_string_free(char *s);
+
+/**
+ * Compares the manifest with the dataset at `dataset`: per world the shapes, names,
+ * chunking, codec and written count, per split the array's counts and SHA-256, and
+ * worlds on disk the manifest lacks. UME_OK when they agree; otherwise UME_ERR_FORMAT
+ * with every difference in the message ("world 'nk': samples_written is 300 in the
+ * manifest, 299 on disk; ...").
+ */
+enum ume_status ume_manifest_check_dataset(const struct ume_manifest *manifest, const char *dataset);
+
+/**
+ * Releases a manifest. NULL is a no-op.
+ */
+void ume_manifest_free(struct ume_manifest *manifest);
+
+/**
+ * Finalizes `writer` (as `ume_writer_finalize`), records its world with the samples
+ * written into `manifest`, validates it and saves `<dataset>/manifest.json` atomically.
+ * `summary_out` may be NULL.
+ *
+ * The manifest is checked *before* the writer is finalized: if it would be invalid (for
+ * example bounds or sigma of this world not set: add the world with
+ * `ume_manifest_add_world_from_writer` and set them first) the call fails with
+ * UME_ERR_INVALID_ARGUMENT, the writer stays open and the call can be repeated. Other
+ * errors: those of `ume_writer_finalize` (the writer is then finalized as far as
+ * possible), UME_ERR_IO when saving.
+ */
+enum ume_status ume_writer_finalize_with_manifest(struct ume_writer *writer, struct ume_manifest *manifest, struct ume_summary *summary_out);
 
 /**
  * Opens world `world_id` of the dataset at `path`. On success the caller owns `*out`
@@ -368,6 +619,121 @@ enum ume_status ume_reader_read_f64(const struct ume_reader *reader, uint64_t st
  * ignored (the thread's error message says so).
  */
 void ume_reader_free(struct ume_reader *reader);
+
+/**
+ * Creates the generator of sample `sample_index` under `global_seed` in `*out`. The caller
+ * owns it and releases it with `ume_rng_free`. Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_rng_new(uint64_t global_seed, uint64_t sample_index, struct ume_rng **out);
+
+/**
+ * Stores the next raw 64-bit output in `*out`. Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_rng_next_u64(struct ume_rng *rng, uint64_t *out);
+
+/**
+ * Stores the next uniform draw in [0, 1) in `*out`. Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_rng_uniform(struct ume_rng *rng, double *out);
+
+/**
+ * Stores the next standard normal draw in `*out`. Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_rng_normal(struct ume_rng *rng, double *out);
+
+/**
+ * Fills `buf[0..n)` with uniforms (the same values as n calls of `ume_rng_uniform`).
+ * `buf` may be NULL only when n is 0. Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_rng_fill_uniform(struct ume_rng *rng, double *buf, size_t n);
+
+/**
+ * Fills `buf[0..n)` with standard normals (the same values as n calls of
+ * `ume_rng_normal`). `buf` may be NULL only when n is 0. Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_rng_fill_normal(struct ume_rng *rng, double *buf, size_t n);
+
+/**
+ * Releases a generator. NULL is a no-op.
+ */
+void ume_rng_free(struct ume_rng *rng);
+
+/**
+ * Stores the integer seed of sample `sample_index` in `*out` under `derivation`
+ * (UME_SEED_ADD or UME_SEED_SPLITMIX64). Errors: UME_ERR_INVALID_ARGUMENT for an unknown
+ * derivation or UME_SEED_CHACHA20 (which has no integer seed: use `ume_rng_new`),
+ * UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_sample_seed(uint64_t global_seed, uint64_t sample_index, uint32_t derivation, uint64_t *out);
+
+/**
+ * The name a derivation has in the manifest (`rng_seeds.derivation_algorithm`), e.g.
+ * "global_seed + sample_index"; "" for an unknown flag. Static: never NULL, never freed.
+ */
+const char *ume_seed_derivation_name(uint32_t derivation);
+
+/**
+ * Reads theta and the written mask of world `world_id` in `dataset` and computes its
+ * split by `rule_json` (see `ume_splits`) into `*out` (caller frees with
+ * `ume_splits_free`; NULL on failure). Nothing is stored: call `ume_splits_store` and
+ * `ume_manifest_set_splits`. Errors: UME_ERR_INVALID_ARGUMENT (rule: bad JSON, fractions
+ * not summing to 1, unknown parameter, bad range; the message names the rule field),
+ * UME_ERR_NOT_FOUND, UME_ERR_FORMAT (a chunk fails its checksum).
+ */
+enum ume_status ume_splits_compute(const char *dataset, const char *world_id, const char *rule_json, struct ume_splits **out);
+
+/**
+ * Stores the split as the uint8 array `<world_id>/split` of `dataset` (dims ("sample",),
+ * chunked and compressed like the world's arrays, fill value 255), replacing an earlier
+ * one. Chunks are written first and the array metadata last, each atomically.
+ * Errors: UME_ERR_NOT_FOUND, UME_ERR_INVALID_ARGUMENT (the world has another sample
+ * count), UME_ERR_IO.
+ */
+enum ume_status ume_splits_store(const struct ume_splits *splits, const char *dataset);
+
+/**
+ * Loads the stored split of world `world_id` with its record from
+ * `<dataset>/manifest.json` into `*out` (caller frees with `ume_splits_free`).
+ * Errors: UME_ERR_NOT_FOUND (no split array, no manifest, or no split record for the
+ * world), UME_ERR_FORMAT (the array's SHA-256 or counts differ from the record).
+ */
+enum ume_status ume_splits_load(const char *dataset, const char *world_id, struct ume_splits **out);
+
+/**
+ * Stores the number of samples (length of the assignment) in `*out`.
+ */
+enum ume_status ume_splits_n_samples(const struct ume_splits *splits, uint64_t *out);
+
+/**
+ * Stores the split code of sample `i` (UME_SPLIT_*) in `*out`.
+ * Errors: UME_ERR_OUT_OF_RANGE, UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_splits_get(const struct ume_splits *splits, uint64_t i, uint8_t *out);
+
+/**
+ * Stores the number of samples with split code `code` in `*out`.
+ * Errors: UME_ERR_INVALID_ARGUMENT (not a UME_SPLIT_* code).
+ */
+enum ume_status ume_splits_count(const struct ume_splits *splits, uint8_t code, uint64_t *out);
+
+/**
+ * Writes the indices of the samples with split code `code`, ascending, to `buf` and their
+ * number to `*n_out`. `buf_len` must be at least that number (ask first with `buf` NULL
+ * and `buf_len` 0, or use `ume_splits_count`). Errors: UME_ERR_LENGTH_MISMATCH (buffer
+ * too small; nothing written), UME_ERR_INVALID_ARGUMENT (bad code), UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_splits_indices(const struct ume_splits *splits, uint8_t code, uint64_t *buf, size_t buf_len, size_t *n_out);
+
+/**
+ * The split record (rule with resolved thresholds, counts, SHA-256) as JSON in `*out`;
+ * free it with `ume_string_free`.
+ */
+enum ume_status ume_splits_to_json(const struct ume_splits *splits, char **out);
+
+/**
+ * Releases a split. NULL is a no-op.
+ */
+void ume_splits_free(struct ume_splits *splits);
 
 /**
  * A static, NUL-terminated description of a status code; never NULL, never freed.

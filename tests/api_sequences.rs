@@ -3,7 +3,7 @@
 //! the data on disk must be exactly what the model says was accepted.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 
 use proptest::prelude::*;
 use umedata::{ErrorKind, Layout, Reader, SampleRef, WorldDesc, Writer, WriterOptions};
@@ -49,7 +49,7 @@ fn values(i: u64, version: usize) -> [Vec<f64>; 4] {
     })
 }
 
-fn read(path: &PathBuf, i: u64) -> Result<[Vec<f64>; 4], umedata::Error> {
+fn read(path: &Path, i: u64) -> Result<[Vec<f64>; 4], umedata::Error> {
     let r = Reader::open(path, "w")?;
     let d = desc();
     let mut out = umedata::ArrayKind::ALL.map(|k| vec![0f64; d.sample_len(k)]);

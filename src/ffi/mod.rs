@@ -8,8 +8,11 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod error;
+pub mod manifest;
 pub mod panic;
 pub mod reader;
+pub mod rng;
+pub mod splits;
 pub mod status;
 pub mod version;
 pub mod writer;
@@ -76,6 +79,36 @@ unsafe fn try_handle<'a, T>(ptr: *const T, name: &str) -> Result<&'a T> {
     }
     // SAFETY: registered handles are live boxes of T until unregistered by their free.
     Ok(unsafe { &*ptr })
+}
+
+/// Like [`try_handle`], for handles that calls mutate (`ume_rng`).
+///
+/// # Safety
+/// `ptr` is NULL or was returned by [`register_handle`] for a `T`, and no other
+/// reference to it is in use (the handle's documented thread-safety contract).
+unsafe fn try_handle_mut<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T> {
+    // SAFETY: liveness checked by try_handle; exclusivity is the caller's contract.
+    unsafe { try_handle(ptr as *const T, name) }?;
+    Ok(unsafe { &mut *ptr })
+}
+
+/// Frees a registered handle: NULL is a no-op, a handle that is not live (double free)
+/// is left alone and reported in the thread's error message.
+///
+/// # Safety
+/// `ptr` is NULL or was returned by [`register_handle`] for a `T`.
+unsafe fn free_handle<T>(ptr: *mut T, fn_name: &str, arg: &str) {
+    if ptr.is_null() {
+        return;
+    }
+    if !unregister_handle(ptr) {
+        error::set_last_error(&format!(
+            "{fn_name}: argument '{arg}' ({ptr:p}) is not a live handle (double free?); nothing was freed"
+        ));
+        return;
+    }
+    // SAFETY: a live handle is a Box created by register_handle; unregistered once.
+    drop(unsafe { Box::from_raw(ptr) });
 }
 
 fn null(name: &str) -> Error {

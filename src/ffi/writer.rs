@@ -329,7 +329,7 @@ pub unsafe extern "C" fn ume_writer_write_sample_f64(
     })
 }
 
-fn stats(s: &ArrayStats) -> ume_array_stats {
+pub(crate) fn stats(s: &ArrayStats) -> ume_array_stats {
     ume_array_stats {
         raw_bytes: s.raw_bytes,
         stored_bytes: s.stored_bytes,
@@ -337,7 +337,7 @@ fn stats(s: &ArrayStats) -> ume_array_stats {
     }
 }
 
-fn summary(s: &Summary) -> ume_summary {
+pub(crate) fn summary(s: &Summary) -> ume_summary {
     ume_summary {
         n_samples: s.n_samples,
         samples_written: s.samples_written,
