@@ -10,14 +10,11 @@ use super::reader::ume_reader;
 use super::splits::ume_splits;
 use super::status::ume_status;
 use super::writer::{summary, ume_summary, ume_world_desc, ume_writer};
-use super::{
-    free_handle, register_handle, try_handle, try_names, try_out, try_ref, try_slice, try_str,
-};
+use super::{free_handle, register_handle, try_handle, try_names, try_out, try_slice, try_str};
 use crate::codec::Codec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Manifest;
 use crate::seeds::SeedDerivation;
-use crate::world::WorldDesc;
 
 /// A dataset manifest being built or loaded (opaque). Thread-safe (calls are serialized).
 /// Created by `ume_manifest_new` or `ume_manifest_load`, released by `ume_manifest_free`.
@@ -147,20 +144,7 @@ pub unsafe extern "C" fn ume_manifest_add_world(
     guard("ume_manifest_add_world", || {
         // SAFETY: NULL-checked; the description's arrays have the declared lengths.
         let m = unsafe { try_handle(manifest, "manifest") }?;
-        let w = unsafe { try_ref(world, "world") }?;
-        let world_id = unsafe { try_str(w.world_id, "world->world_id") }?;
-        let desc = WorldDesc {
-            world_id: world_id.to_string(),
-            n_samples: w.n_samples,
-            t: w.T,
-            h: w.H,
-            n_params: w.n_params,
-            n_shocks: w.n_shocks,
-            n_obs: w.n_obs,
-            param_names: unsafe { try_names(w.param_names, w.n_params, "param_names", "p") }?,
-            shock_names: unsafe { try_names(w.shock_names, w.n_shocks, "shock_names", "s") }?,
-            obs_names: unsafe { try_names(w.obs_names, w.n_obs, "obs_names", "y") }?,
-        };
+        let desc = unsafe { super::writer::world_desc(world) }?;
         let codec = Codec::from_flag(codec)?;
         lock(m).add_world(&desc, chunk_samples, codec.name(), samples_written)
     })

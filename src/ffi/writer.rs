@@ -123,6 +123,29 @@ pub extern "C" fn ume_writer_options_default() -> ume_writer_options {
     }
 }
 
+/// The safe description behind a C `ume_world_desc` (NULL-checked, names copied).
+///
+/// # Safety
+/// `world` is NULL or points to a description whose name arrays are NULL or hold the
+/// declared number of NULL or NUL-terminated strings.
+pub(crate) unsafe fn world_desc(world: *const ume_world_desc) -> Result<WorldDesc> {
+    // SAFETY: NULL-checked by the helpers; lengths are the caller's contract.
+    let w = unsafe { try_ref(world, "world") }?;
+    let world_id = unsafe { try_str(w.world_id, "world->world_id") }?;
+    Ok(WorldDesc {
+        world_id: world_id.to_string(),
+        n_samples: w.n_samples,
+        t: w.T,
+        h: w.H,
+        n_params: w.n_params,
+        n_shocks: w.n_shocks,
+        n_obs: w.n_obs,
+        param_names: unsafe { try_names(w.param_names, w.n_params, "param_names", "p") }?,
+        shock_names: unsafe { try_names(w.shock_names, w.n_shocks, "shock_names", "s") }?,
+        obs_names: unsafe { try_names(w.obs_names, w.n_obs, "obs_names", "y") }?,
+    })
+}
+
 fn flag(v: u8, name: &str) -> Result<bool> {
     match v {
         0 => Ok(false),
@@ -181,21 +204,7 @@ pub unsafe extern "C" fn ume_writer_create(
         let out = unsafe { try_out(out, "out") }?;
         *out = std::ptr::null_mut();
         let path = unsafe { try_str(path, "path") }?;
-        let w = unsafe { try_ref(world, "world") }?;
-        let world_id = unsafe { try_str(w.world_id, "world->world_id") }?;
-        let desc = WorldDesc {
-            world_id: world_id.to_string(),
-            n_samples: w.n_samples,
-            t: w.T,
-            h: w.H,
-            n_params: w.n_params,
-            n_shocks: w.n_shocks,
-            n_obs: w.n_obs,
-            // SAFETY: arrays of the declared lengths, by the caller's contract.
-            param_names: unsafe { try_names(w.param_names, w.n_params, "param_names", "p") }?,
-            shock_names: unsafe { try_names(w.shock_names, w.n_shocks, "shock_names", "s") }?,
-            obs_names: unsafe { try_names(w.obs_names, w.n_obs, "obs_names", "y") }?,
-        };
+        let desc = unsafe { world_desc(world) }?;
         let opts = match unsafe { opts.as_ref() } {
             Some(o) => convert_options(o)?,
             None => convert_options(&ume_writer_options_default())?,
