@@ -24,7 +24,9 @@ pub const TEMP_MARKER: &str = ".umetmp-";
 #[derive(Debug)]
 pub struct AtomicFsStore {
     inner: FilesystemStore,
-    durable: bool,
+    /// fsync each value before its rename (see [`AtomicFsStore::set_durable`]).
+    durable: std::sync::atomic::AtomicBool,
+    root: PathBuf,
     counter: AtomicU64,
     /// `<host>-<pid>`, so a later run can tell whose temp files are stale.
     owner: String,
@@ -41,10 +43,31 @@ impl AtomicFsStore {
         })?;
         Ok(Arc::new(Self {
             inner,
-            durable,
+            durable: std::sync::atomic::AtomicBool::new(durable),
+            root: root.to_path_buf(),
             counter: AtomicU64::new(0),
             owner: format!("{}-{}", crate::claims::this_host(), std::process::id()),
         }))
+    }
+
+    /// Turns the per-value fsync on or off. A writer doing group commits turns it off and
+    /// calls [`Self::sync_filesystem`] before it publishes what depends on the data.
+    pub fn set_durable(&self, durable: bool) {
+        self.durable.store(durable, Ordering::Relaxed);
+    }
+
+    /// Makes everything written to the store's filesystem durable (`syncfs`): one call
+    /// instead of an fsync per file.
+    pub fn sync_filesystem(&self) -> Result<()> {
+        let dir = std::fs::File::open(&self.root)
+            .map_err(|e| Error::io("cannot open for syncfs", &self.root, &e))?;
+        rustix::fs::syncfs(&dir).map_err(|e| {
+            Error::io(
+                "syncfs failed for",
+                &self.root,
+                &std::io::Error::from_raw_os_error(e.raw_os_error()),
+            )
+        })
     }
 
     fn temp_path(&self, target: &Path) -> PathBuf {
@@ -64,7 +87,7 @@ impl AtomicFsStore {
         let result = (|| {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(value)?;
-            if self.durable {
+            if self.durable.load(Ordering::Relaxed) {
                 f.sync_data()?;
             }
             drop(f);
