@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: builds umedata (Rust library through CMake) and its C example, then
-# writes a real dataset with it: N samples of a small VAR(1) economy (theta, trajectories,
-# impulse responses, shocks) into ./demo_data.zarr, reads some back and checks them.
+# The main job: builds the umedata command-line tool and generates a real dataset with
+# the built-in reference world, the three-equation New Keynesian model (solved per draw,
+# determinacy checked), N samples with manifest, seeds and train/val/test splits, into
+# ./demo_data.zarr; then prints a summary of it.
 #
 #   bash scripts/demo.sh [N=10000] [OUT=demo_data.zarr]
 set -euo pipefail
@@ -9,10 +10,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 n="${1:-10000}"
 out="${2:-$root/demo_data.zarr}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
-build="${UME_BUILD_DIR:-$root/build}"
-cmake -S "$root" -B "$build" -DUMEDATA_CARGO_TARGET_DIR="$root/target" >/dev/null
-cmake --build "$build" -j2 --target write_demo >/dev/null
-"$build/write_demo" "$out" "$n" 0 --overwrite
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p umedata-cli
+ume="$root/target/release/umedata"
+"$ume" generate --world nk -n "$n" -o "$out" --overwrite
+"$ume" inspect "$out"
 echo
-echo "Dataset written to $out. Read it from Python with:"
-echo "  python -c \"import xarray as xr; print(xr.open_zarr('$out/nk', consolidated=False))\""
+echo "Check it:   $ume validate $out --reproduce 20"
+echo "Look at it: $ume plot $out -o demo_plots"
+echo "Python:     python -c \"import xarray as xr; print(xr.open_zarr('$out/nk', consolidated=False))\""

@@ -15,13 +15,13 @@ build="${UME_BUILD_DIR:-$root/build}"
 step() { printf '\n==> %s\n' "$*"; }
 
 step "cargo fmt --check"
-cargo fmt --check
+cargo fmt --all --check
 
 step "cargo clippy -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "cargo test"
-cargo test
+step "cargo test (library, C ABI header, property tests, CLI)"
+cargo test --workspace
 
 step "CMake build (cargo release build driven by CMake) + CTest"
 cmake -S "$root" -B "$build" -DUMEDATA_CARGO_TARGET_DIR="$root/target" >/dev/null

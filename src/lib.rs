@@ -14,6 +14,7 @@ pub mod layout;
 pub mod manifest;
 pub mod provenance;
 pub mod reader;
+pub mod reference;
 pub mod schema;
 pub mod seeds;
 pub mod splits;

@@ -1,0 +1,381 @@
+//! Runs the `umedata` binary on small datasets: generate, inspect, validate (clean and
+//! corrupted datasets), resume, plot.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use umedata::dataset::World;
+use umedata::manifest::Manifest;
+use umedata::splits::{SplitCode, Splits};
+use umedata::world::ArrayKind;
+use umedata::{Layout, Reader};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_umedata"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("umedata-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&p);
+    p
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("running the umedata binary");
+    eprintln!(
+        "--- {:?}\n{}{}",
+        cmd,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A small dataset: 600 samples, T=30, H=8, chunks of 100 samples.
+fn generate(dir: &Path, extra: &[&str]) {
+    let o = run(bin()
+        .args([
+            "generate", "--world", "nk", "-n", "600", "-T", "30", "-H", "8",
+        ])
+        .args([
+            "--chunk-samples",
+            "100",
+            "--threads",
+            "2",
+            "--seed",
+            "5",
+            "-o",
+        ])
+        .arg(dir)
+        .args(extra));
+    assert!(o.status.success(), "generate failed");
+}
+
+fn validate(dir: &Path, extra: &[&str]) -> (i32, String) {
+    let o = run(bin().arg("validate").arg(dir).args(extra));
+    (o.status.code().unwrap_or(-1), stdout(&o))
+}
+
+/// The line of check `name` in validate's output.
+fn line<'a>(out: &'a str, name: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.contains(&format!(" {name}:")))
+        .unwrap_or_else(|| panic!("no line for check '{name}' in:\n{out}"))
+}
+
+fn read_all(dir: &Path) -> Vec<Vec<u32>> {
+    let r = Reader::open(dir, "nk").unwrap();
+    let d = r.desc().clone();
+    let n = d.n_samples;
+    let mut bufs: Vec<Vec<f32>> = ArrayKind::ALL
+        .iter()
+        .map(|k| vec![0f32; n as usize * d.sample_len(*k)])
+        .collect();
+    let [a, b, c, e] = &mut bufs[..] else {
+        unreachable!()
+    };
+    r.read_range(0, n, Layout::C, [Some(a), Some(b), Some(c), Some(e)])
+        .unwrap();
+    bufs.into_iter()
+        .map(|v| v.into_iter().map(f32::to_bits).collect())
+        .collect()
+}
+
+#[test]
+fn generate_inspect_validate_plot() {
+    let dir = tmp("clean");
+    generate(&dir, &[]);
+    let (code, out) = validate(&dir, &["--reproduce", "25"]);
+    assert_eq!(code, 0, "validate failed:\n{out}");
+    assert!(!out.contains("FAIL"));
+    assert!(line(&out, "nk: reproduce 25").starts_with("PASS"));
+    assert!(line(&out, "nk: written mask complete").contains("600/600"));
+
+    let o = run(bin()
+        .args(["validate", "--json", "--reproduce", "3"])
+        .arg(&dir));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["passed"], Value::Bool(true));
+    assert!(v["checks"].as_array().unwrap().len() >= 12);
+
+    let o = run(bin().arg("inspect").arg(&dir));
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.contains("600 written, 0 missing"), "{text}");
+    assert!(text.contains("codec blosc-lz4"));
+    assert!(text.contains("train 480"), "{text}");
+    assert!(text.contains("derivation chacha20"));
+    let o = run(bin().args(["inspect", "--json"]).arg(&dir));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let w = &v["worlds"][0];
+    assert_eq!(w["arrays"][2]["shape"], serde_json::json!([600, 3, 9, 3]));
+    let ratio = w["ratio"].as_f64().unwrap();
+    assert!(ratio > 0.0 && ratio < 1.5, "ratio {ratio}");
+
+    // Stored data is what the library's reference world simulates.
+    let m = Manifest::load(&dir).unwrap();
+    let cfg =
+        umedata::reference::nk::Config::from_json(&m.config.as_ref().unwrap()["reference_world"])
+            .unwrap();
+    let s = cfg.sample(5, 123).unwrap();
+    let r = Reader::open(&dir, "nk").unwrap();
+    let mut theta = [0f64; 8];
+    r.read_range(123, 1, Layout::C, [Some(&mut theta[..]), None, None, None])
+        .unwrap();
+    assert_eq!(theta, s.theta.map(|x| x as f32 as f64));
+
+    let png = tmp("png");
+    let o = run(bin().arg("plot").arg(&dir).arg("-o").arg(&png));
+    assert!(o.status.success());
+    for f in [
+        "nk_trajectories.png",
+        "nk_irfs.png",
+        "nk_theta_coverage.png",
+    ] {
+        let bytes = std::fs::read(png.join(f)).unwrap();
+        assert!(bytes.len() > 10_000, "{f} has {} bytes", bytes.len());
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{f} is not a PNG");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&png);
+}
+
+#[test]
+fn flipped_byte_in_a_chunk_fails() {
+    let dir = tmp("flip");
+    generate(&dir, &[]);
+    let chunk = dir.join("nk/trajectories/c/1/0/0");
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    let k = bytes.len() / 2;
+    bytes[k] ^= 0x01;
+    std::fs::write(&chunk, bytes).unwrap();
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, 1);
+    let l = line(&out, "nk: chunks decode");
+    assert!(
+        l.starts_with("FAIL") && l.contains("trajectories chunk 1"),
+        "{l}"
+    );
+    assert!(line(&out, "nk: chunks present").starts_with("PASS"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn deleted_chunk_fails() {
+    let dir = tmp("delete");
+    generate(&dir, &[]);
+    std::fs::remove_file(dir.join("nk/irfs/c/2/0/0/0")).unwrap();
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, 1);
+    let l = line(&out, "nk: chunks present");
+    assert!(
+        l.starts_with("FAIL") && l.contains("irfs chunk 2 (samples 200..300) is missing"),
+        "{l}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn edited_manifest_fails() {
+    let dir = tmp("manifest");
+    generate(&dir, &[]);
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // A configuration edited after the fact no longer matches its recorded hash.
+    let edited = text.replacen("\"kappa\": 0.1", "\"kappa\": 0.2", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&path, &edited).unwrap();
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, 1);
+    let l = line(&out, "manifest schema");
+    assert!(l.starts_with("FAIL") && l.contains("config_hash"), "{l}");
+
+    // A schema-valid manifest that disagrees with the arrays.
+    let edited = text.replacen("\"chunk_samples\": 100", "\"chunk_samples\": 50", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&path, &edited).unwrap();
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, 1);
+    assert!(line(&out, "manifest schema").starts_with("PASS"));
+    let l = line(&out, "manifest matches arrays");
+    assert!(
+        l.starts_with("FAIL") && l.contains("chunk_samples is 50 in the manifest, 100 on disk"),
+        "{l}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn overlapping_splits_fail() {
+    let dir = tmp("overlap");
+    let rule = r#"{"fractions": {"train": 0.8, "val": 0.1, "test": 0.1}, "seed": 9,
+        "ood": [{"kind": "slice", "param": "beta", "units": "quantile", "range": [0.9, 1.0]}]}"#;
+    generate(&dir, &["--split-rule", rule]);
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(line(&out, "nk: splits disjoint").contains("1 OOD hold-out"));
+
+    // Put one held-out sample into train as well, and record that split consistently in
+    // the manifest (counts and hash), so only the overlap itself is wrong.
+    let world = World::open(&dir, "nk").unwrap();
+    let mut m = Manifest::load(&dir).unwrap();
+    let rec = m.splits["nk"].clone();
+    let mut a = Splits::load_assignment(&world).unwrap();
+    let i = a.iter().position(|&c| c == SplitCode::OOD_SLICE).unwrap();
+    a[i] = SplitCode::TRAIN;
+    let s = Splits::from_assignment("nk", a, rec.rule.clone()).unwrap();
+    s.store(&world).unwrap();
+    m.set_splits(&s).unwrap();
+    m.save(&dir).unwrap();
+
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, 1);
+    assert!(line(&out, "manifest matches arrays").starts_with("PASS"));
+    let l = line(&out, "nk: splits disjoint");
+    assert!(
+        l.starts_with("FAIL")
+            && l.contains(&format!(
+                "sample {i} is train but lies in the held-out region of ood[0]"
+            )),
+        "{l}"
+    );
+    assert!(line(&out, "nk: splits deterministic").starts_with("FAIL"));
+    let o = run(bin().args(["validate", "--json"]).arg(&dir));
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["passed"], Value::Bool(false));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn interrupted_run_resumes_to_the_same_dataset() {
+    let whole = tmp("whole");
+    generate(&whole, &[]);
+    let part = tmp("part");
+    generate(&part, &["--max-samples", "250"]);
+    let (code, out) = validate(&part, &[]);
+    assert_eq!(code, 1);
+    let l = line(&out, "nk: written mask complete");
+    assert!(
+        l.starts_with("FAIL") && l.contains("350 of 600 samples missing"),
+        "{l}"
+    );
+
+    let o = run(bin()
+        .args(["generate", "--resume", "--max-samples", "100", "-o"])
+        .arg(&part));
+    assert!(o.status.success());
+    let o = run(bin().args(["generate", "--resume", "-o"]).arg(&part));
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(
+        text.contains("wrote 250 samples") && text.contains("350 were already stored"),
+        "{text}"
+    );
+    let (code, out) = validate(&part, &["--reproduce", "10"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(read_all(&part), read_all(&whole));
+    let (a, b) = (
+        Manifest::load(&part).unwrap(),
+        Manifest::load(&whole).unwrap(),
+    );
+    assert_eq!(a.splits["nk"].sha256, b.splits["nk"].sha256);
+    assert_eq!(a.config_hash, b.config_hash);
+    let _ = std::fs::remove_dir_all(&whole);
+    let _ = std::fs::remove_dir_all(&part);
+}
+
+#[test]
+fn indeterminate_draws_are_redrawn_and_counted() {
+    let dir = tmp("indet");
+    generate(&dir, &["--bounds", "phi_pi=0.2:3.5"]);
+    let m = Manifest::load(&dir).unwrap();
+    let draws = &m.config.as_ref().unwrap()["theta_draws"];
+    let n = draws["indeterminate_redrawn"].as_u64().unwrap();
+    assert!(n > 0, "{draws}");
+    assert_eq!(
+        m.simulators["nk"].parameters.bounds.as_ref().unwrap()[2],
+        [0.2, 3.5]
+    );
+    let (code, out) = validate(&dir, &["--reproduce", "20"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(line(&out, "nk: theta redraw counts").contains(&format!("{n} indeterminate")));
+    // Every stored draw satisfies the Taylor principle kappa (phi_pi - 1) + (1 - beta) phi_y > 0.
+    let r = Reader::open(&dir, "nk").unwrap();
+    let mut theta = vec![0f64; 600 * 8];
+    r.read_range(0, 600, Layout::C, [Some(&mut theta[..]), None, None, None])
+        .unwrap();
+    for t in theta.chunks_exact(8) {
+        assert!(0.1 * (t[2] - 1.0) + (1.0 - t[0]) * t[3] > -1e-6, "{t:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_arguments_are_reported() {
+    let dir = tmp("bad");
+    let o = run(bin()
+        .args(["generate", "--world", "rbc", "-n", "10", "-o"])
+        .arg(&dir));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a built-in world"));
+    let o = run(bin()
+        .args(["generate", "-n", "10", "--bounds", "kappa=0:1", "-o"])
+        .arg(&dir));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("'kappa' is not a parameter"));
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, 1);
+    assert!(line(&out, "dataset").starts_with("FAIL"));
+}
+
+#[test]
+fn killed_run_resumes_to_the_same_dataset() {
+    let whole = tmp("kill-whole");
+    let args = [
+        "generate",
+        "-n",
+        "6000",
+        "-T",
+        "30",
+        "-H",
+        "8",
+        "--chunk-samples",
+        "100",
+    ];
+    let o = run(bin().args(args).args(["--threads", "1", "-o"]).arg(&whole));
+    assert!(o.status.success());
+    let part = tmp("kill-part");
+    let mut child = bin()
+        .args(args)
+        .args(["--threads", "1", "-o"])
+        .arg(&part)
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: nothing is flushed) once a few chunks are on disk, or let it end.
+    let marker = part.join("nk/written/c/3");
+    while !marker.exists() {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    child.wait().unwrap();
+    let o = run(bin().args(["generate", "--resume", "-o"]).arg(&part));
+    assert!(o.status.success());
+    let (code, out) = validate(&part, &["--reproduce", "10"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(read_all(&part), read_all(&whole));
+    assert_eq!(
+        Manifest::load(&part).unwrap().splits["nk"].sha256,
+        Manifest::load(&whole).unwrap().splits["nk"].sha256
+    );
+    let _ = std::fs::remove_dir_all(&whole);
+    let _ = std::fs::remove_dir_all(&part);
+}
