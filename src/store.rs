@@ -26,7 +26,6 @@ pub struct AtomicFsStore {
     inner: FilesystemStore,
     /// fsync each value before its rename (see [`AtomicFsStore::set_durable`]).
     durable: std::sync::atomic::AtomicBool,
-    root: PathBuf,
     counter: AtomicU64,
     /// `<host>-<pid>`, so a later run can tell whose temp files are stale.
     owner: String,
@@ -44,30 +43,23 @@ impl AtomicFsStore {
         Ok(Arc::new(Self {
             inner,
             durable: std::sync::atomic::AtomicBool::new(durable),
-            root: root.to_path_buf(),
             counter: AtomicU64::new(0),
             owner: format!("{}-{}", crate::claims::this_host(), std::process::id()),
         }))
     }
 
-    /// Turns the per-value fsync on or off. A writer doing group commits turns it off and
-    /// calls [`Self::sync_filesystem`] before it publishes what depends on the data.
+    /// Turns the per-value fsync on or off. A writer that syncs on its own thread turns it
+    /// off and calls [`Self::sync_key`] before it publishes what depends on the data.
     pub fn set_durable(&self, durable: bool) {
         self.durable.store(durable, Ordering::Relaxed);
     }
 
-    /// Makes everything written to the store's filesystem durable (`syncfs`): one call
-    /// instead of an fsync per file.
-    pub fn sync_filesystem(&self) -> Result<()> {
-        let dir = std::fs::File::open(&self.root)
-            .map_err(|e| Error::io("cannot open for syncfs", &self.root, &e))?;
-        rustix::fs::syncfs(&dir).map_err(|e| {
-            Error::io(
-                "syncfs failed for",
-                &self.root,
-                &std::io::Error::from_raw_os_error(e.raw_os_error()),
-            )
-        })
+    /// Makes the value at `key` durable (fdatasync of that one file).
+    pub fn sync_key(&self, key: &StoreKey) -> Result<()> {
+        let path = self.inner.key_to_fspath(key);
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_data())
+            .map_err(|e| Error::io("cannot sync", &path, &e))
     }
 
     fn temp_path(&self, target: &Path) -> PathBuf {

@@ -14,10 +14,11 @@
 //! # Durability order
 //! The data chunks of a chunk index are stored (atomically, see [`crate::store`]) before the
 //! `written` mask chunk that claims them, so the mask never claims a sample that is not on
-//! disk. In durable mode (the default) masks are published in batches, each after one
-//! `syncfs` has made the data beneath them durable (group commit), so this holds across a
-//! power loss too, not only a killed process; a kill loses the claims of at most one batch
-//! (those samples are simply written again on resume).
+//! disk. In durable mode (the default) a sync thread fdatasyncs the data chunks before it
+//! publishes the mask chunk that claims them, so this holds across a power loss too, not
+//! only a killed process, while the compression workers never wait for the disk. A kill
+//! loses the claims the sync thread had not published yet (those samples are simply
+//! written again on resume).
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -152,19 +153,21 @@ struct Shared {
     progress: (Mutex<()>, Condvar),
     /// Samples this writer may write (the whole world, or a claimed range).
     range: std::ops::Range<u64>,
-    /// Durable mode: data chunks are renamed into place without a per-file fsync, and
-    /// their `written` mask chunks wait here until one `syncfs` has made the data durable
-    /// (group commit: one sync per batch instead of five fsyncs per chunk).
-    group_commit: bool,
+    /// Durable mode: the workers compress and write data chunks without waiting for the
+    /// disk; the syncer thread fdatasyncs them and only then publishes (and syncs) their
+    /// `written` mask chunk. Disk waits overlap with compression instead of stalling it.
+    durable: bool,
+    /// Masks stored data is waiting to be claimed by, in order (the syncer's queue, kept
+    /// visible so that a chunk reloaded in the meantime sees its newest mask).
     pending_masks: Mutex<Vec<(u64, Vec<u8>)>>,
-    /// Serialises commits (so masks of one chunk land in order); holds the last commit time.
-    last_commit: Mutex<Instant>,
-    commit_batch: usize,
+    syncer: Mutex<Option<Sender<(u64, Vec<u8>)>>>,
 }
 
 /// Writes the samples of one world. `Sync`: share one writer between threads.
 pub struct Writer {
     shared: Arc<Shared>,
+    /// The thread making stored chunks durable and publishing their masks (durable mode).
+    syncer: Mutex<Option<JoinHandle<()>>>,
     /// Chunk claims of a range writer, released at finalize (or drop).
     claims: Mutex<Option<Claims>>,
     rewrite: bool,
@@ -276,8 +279,8 @@ impl Writer {
             opts.max_open_chunks
         };
         let n_chunks = world.n_chunks() as usize;
-        // Durability comes from group commits, not from an fsync per file (see Shared).
-        let group_commit = opts.storage.durable;
+        // Durability comes from the syncer thread, not from an fsync inside every write.
+        let durable = opts.storage.durable;
         world.store.set_durable(false);
         let shared = Arc::new(Shared {
             slots: (0..n_chunks).map(|_| Mutex::new(Slot::Empty)).collect(),
@@ -295,10 +298,9 @@ impl Writer {
             completed: AtomicU64::new(0),
             progress: (Mutex::new(()), Condvar::new()),
             range,
-            group_commit,
+            durable,
             pending_masks: Mutex::new(Vec::new()),
-            last_commit: Mutex::new(Instant::now()),
-            commit_batch: (2 * threads).max(4),
+            syncer: Mutex::new(None),
             world,
         });
         let (tx, rx) = channel::<Job>();
@@ -319,8 +321,22 @@ impl Writer {
                     .expect("spawning a umedata flush thread")
             })
             .collect();
+        let syncer = durable.then(|| {
+            let (tx, rx) = channel::<(u64, Vec<u8>)>();
+            *lock(&shared.syncer) = Some(tx);
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("umedata-sync".into())
+                .spawn(move || {
+                    while let Ok((c, mask)) = rx.recv() {
+                        shared.sync_and_claim(c, &mask);
+                    }
+                })
+                .expect("spawning the umedata sync thread")
+        });
         Writer {
             shared,
+            syncer: Mutex::new(syncer),
             claims: Mutex::new(claims),
             rewrite: opts.rewrite,
             pool: Mutex::new(Some((tx, workers))),
@@ -683,12 +699,17 @@ impl Writer {
                 });
             }
         }
-        if self.shared.group_commit {
-            self.shared.commit(true);
-            // The masks themselves become durable too before finalize returns.
-            if let Err(e) = self.shared.world.store.sync_filesystem() {
-                self.shared.set_pending_error(e);
+        // Let the syncer drain its queue, then retry (here) what it could not do.
+        lock(&self.shared.syncer).take();
+        if let Some(t) = lock(&self.syncer).take() {
+            if t.join().is_err() {
+                self.shared
+                    .set_pending_error(Error::internal("the sync thread panicked"));
             }
+        }
+        let leftover: Vec<(u64, Vec<u8>)> = lock(&self.shared.pending_masks).clone();
+        for (c, mask) in leftover {
+            self.shared.sync_and_claim(c, &mask);
         }
         match self.shared.take_pending_error() {
             Some(e) => Err(e),
@@ -737,6 +758,13 @@ impl Drop for Writer {
         }
         lock(&self.claims).take();
     }
+}
+
+/// The chunk indices of sample-axis chunk `c` of `array` (all other axes are whole).
+fn data_chunk_index(array: &crate::dataset::DataArray, c: u64) -> Vec<u64> {
+    let mut idx = vec![0u64; array.shape().len()];
+    idx[0] = c;
+    idx
 }
 
 fn already_written(i: u64) -> Error {
@@ -852,8 +880,12 @@ impl Shared {
             self.store_data(c, &buf).and_then(|()| {
                 let mut mask = buf.filled.clone();
                 mask.resize(self.world.chunk_samples as usize, 0);
-                if self.group_commit {
-                    lock(&self.pending_masks).push((c, mask));
+                if self.durable {
+                    lock(&self.pending_masks).push((c, mask.clone()));
+                    if let Some(tx) = lock(&self.syncer).as_ref() {
+                        // If the syncer is gone the mask stays pending; close retries it.
+                        let _ = tx.send((c, mask));
+                    }
                     Ok(())
                 } else {
                     self.store_mask(c, &mask)
@@ -885,42 +917,30 @@ impl Shared {
             }
         }
         self.notify_progress();
-        if self.group_commit {
-            self.commit(false);
-        }
     }
 
-    /// Publishes the pending mask chunks after one `syncfs`, when a batch is full, a
-    /// second has passed since the last commit (slow simulators still publish promptly),
-    /// or `force`. On failure the masks stay pending and the error waits for the next call.
-    fn commit(&self, force: bool) {
-        let mut last = lock(&self.last_commit);
-        // A snapshot: the batch stays in `pending_masks` (where `mask_of` finds it) until
-        // its masks are on disk; only this (serialised) function removes entries, and
-        // pushes only append, so the batch is still the first `len` entries afterwards.
-        let batch: Vec<(u64, Vec<u8>)> = {
-            let pending = lock(&self.pending_masks);
-            let due = force
-                || pending.len() >= self.commit_batch
-                || last.elapsed() >= Duration::from_secs(1);
-            if pending.is_empty() || !due {
-                return;
+    /// Makes the stored data chunks of chunk `c` durable (fdatasync of exactly those
+    /// files), then stores its `written` mask chunk and makes that durable too; the mask
+    /// leaves the pending list only then. On failure it stays pending (finalize retries)
+    /// and the error waits for the next call.
+    fn sync_and_claim(&self, c: u64, mask: &[u8]) {
+        let store = &self.world.store;
+        let result = self
+            .world
+            .arrays
+            .iter()
+            .try_for_each(|a| store.sync_key(&a.chunk_key(&data_chunk_index(a, c))))
+            .and_then(|()| self.store_mask(c, mask))
+            .and_then(|()| store.sync_key(&self.world.written.chunk_key(&[c])));
+        match result {
+            Ok(()) => {
+                let mut pending = lock(&self.pending_masks);
+                if let Some(pos) = pending.iter().position(|(pc, m)| *pc == c && m == mask) {
+                    pending.remove(pos);
+                }
             }
-            pending.clone()
-        };
-        if let Err(e) = self.world.store.sync_filesystem() {
-            self.set_pending_error(e);
-            return;
+            Err(e) => self.set_pending_error(e),
         }
-        for (k, (c, mask)) in batch.iter().enumerate() {
-            if let Err(e) = self.store_mask(*c, mask) {
-                lock(&self.pending_masks).drain(..k);
-                self.set_pending_error(e);
-                return;
-            }
-        }
-        lock(&self.pending_masks).drain(..batch.len());
-        *last = Instant::now();
     }
 
     /// Encodes and stores chunk `c` of the four data arrays.
@@ -929,8 +949,7 @@ impl Shared {
         let opts = codec_options();
         for (a, kind) in ArrayKind::ALL.iter().enumerate() {
             let array = &world.arrays[a];
-            let mut idx = vec![0u64; array.shape().len()];
-            idx[0] = c;
+            let idx = data_chunk_index(array, c);
             // Zarr chunks are regular: the last chunk is stored at full size, the samples
             // past n_samples being NaN padding.
             let data = self.assemble(buf, a);
@@ -1088,13 +1107,14 @@ mod tests {
 
     #[test]
     fn reloading_an_evicted_chunk_sees_its_uncommitted_mask() {
-        // One open chunk at a time and a large commit batch: chunk 0 is stored early
-        // while its mask is still pending, then completed; the reload must use the
-        // pending mask, not the older one on disk (which claims nothing).
+        // One open chunk at a time: chunk 0 is stored early and then completed; when the
+        // sync thread has not published its mask yet, the reload must use the pending
+        // mask, not the older one on disk (which claims nothing). (Timing decides which
+        // path runs; both must give the full world.)
         let desc = small(12);
         let p = tmp("pending-mask");
         let mut o = opts(4, 1);
-        o.threads = 8; // commit batch 16: nothing is committed before finalize
+        o.threads = 8;
         let w = Writer::create(&p, &desc, &o).unwrap();
         for i in [0, 1, 4, 2, 8, 3, 5, 6, 7, 9, 10, 11] {
             write(&w, i);
