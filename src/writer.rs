@@ -123,6 +123,9 @@ struct Job {
     buf: Box<ChunkBuf>,
 }
 
+/// A `written` mask chunk waiting to be published: (chunk index, mask).
+type MaskClaim = (u64, Vec<u8>);
+
 /// The job queue and the worker threads draining it.
 type Pool = (Sender<Job>, Vec<JoinHandle<()>>);
 
@@ -159,8 +162,8 @@ struct Shared {
     durable: bool,
     /// Masks stored data is waiting to be claimed by, in order (the syncer's queue, kept
     /// visible so that a chunk reloaded in the meantime sees its newest mask).
-    pending_masks: Mutex<Vec<(u64, Vec<u8>)>>,
-    syncer: Mutex<Option<Sender<(u64, Vec<u8>)>>>,
+    pending_masks: Mutex<Vec<MaskClaim>>,
+    syncer: Mutex<Option<Sender<MaskClaim>>>,
 }
 
 /// Writes the samples of one world. `Sync`: share one writer between threads.
@@ -322,7 +325,7 @@ impl Writer {
             })
             .collect();
         let syncer = durable.then(|| {
-            let (tx, rx) = channel::<(u64, Vec<u8>)>();
+            let (tx, rx) = channel::<MaskClaim>();
             *lock(&shared.syncer) = Some(tx);
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
@@ -707,7 +710,7 @@ impl Writer {
                     .set_pending_error(Error::internal("the sync thread panicked"));
             }
         }
-        let leftover: Vec<(u64, Vec<u8>)> = lock(&self.shared.pending_masks).clone();
+        let leftover: Vec<MaskClaim> = lock(&self.shared.pending_masks).clone();
         for (c, mask) in leftover {
             self.shared.sync_and_claim(c, &mask);
         }
