@@ -1,13 +1,28 @@
 /*
  * bench_write: write N samples with the seed prototype's shapes (T=200, H=40, 8 params,
  * 3 shocks, 3 observables) through the C API, one ume_writer_write_sample_* call per
- * sample, and print microseconds per sample and peak RSS.
+ * sample, and print microseconds per sample and peak RSS (one JSON line).
  *
- * The data are realistic, not white noise: AR(1) trajectories driven by N(0,1) shocks,
- * geometrically decaying IRFs. A pool of 64 distinct samples is prepared in every input
- * form before the clock starts and cycled through, so the timing is the library's.
+ * The data are realistic, not white noise: a VAR(1) economy driven by N(0,1) shocks with
+ * decaying IRFs (bench_common.h documents the formula). A pool of P distinct samples is
+ * prepared in the input form before the clock starts and sample i is pool sample i % P,
+ * so the timing is the library's. With P >= samples per chunk no chunk holds a repeated
+ * sample, so the compressor cannot exploit the pool (bench/README.md shows the check).
  *
  * usage: bench_write OUT_DIR [N=100000] [THREADS=1] [f32c|f64f] [lz4|zstd|blosc-zstd|none]
+ *
+ * Environment (all optional):
+ *   UME_BENCH_POOL_FILE  read the pool from this file (written by bench_gen; the peers
+ *                        in peers.py read the same file), else generate it in memory
+ *   UME_BENCH_POOL       pool size when generated (default 1024)
+ *   UME_BENCH_CHUNK      samples per chunk (default 0 = the library's choice)
+ *   UME_BENCH_NOFSYNC=1  opts.fsync = 0
+ *   UME_BENCH_MAX_OPEN, UME_BENCH_WORKERS   opts.max_open_chunks, opts.n_threads
+ *   UME_BENCH_LABEL      free text copied into the JSON line
+ *
+ * Threads: caller thread k writes samples k, k + THREADS, k + 2*THREADS, ... (all threads
+ * fill the same chunks at once). The clock runs from ume_writer_create to the end of
+ * ume_writer_finalize (all data stored; fsynced unless UME_BENCH_NOFSYNC).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -19,8 +34,7 @@
 #include <sys/resource.h>
 
 #include "umedata.h"
-
-enum { T = 200, H = 40, NP = 8, NS = 3, NO = 3 };
+#include "bench_common.h"
 
 typedef struct {
   ume_writer *w;
@@ -29,78 +43,53 @@ typedef struct {
   int failed;
 } job;
 
-static uint64_t splitmix(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-static double unif(uint64_t *s) { return (double)(splitmix(s) >> 11) * 0x1.0p-53; }
-static double normal(uint64_t *s) {
-  double u1 = unif(s), u2 = unif(s);
-  return sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2);
-}
+static bc_pool g_pool;
+/* float64 Fortran-order copies of the pool (only for f64f runs). */
+static double *f_theta, *f_traj, *f_irfs, *f_shocks;
 
-/* One sample of AR(1) data in C order (row-major), double precision. */
-static void make_sample(uint64_t i, double *theta, double *traj, double *irfs, double *shocks) {
-  uint64_t s = 42 + i;
-  for (int p = 0; p < NP; p++) theta[p] = unif(&s);
-  double rho = 0.5 + 0.45 * theta[0];
-  double y[NO] = {0};
-  for (int t = 0; t < T; t++) {
-    for (int k = 0; k < NS; k++) shocks[t * NS + k] = normal(&s);
-    for (int o = 0; o < NO; o++) {
-      y[o] = rho * y[o] + 0.01 * shocks[t * NS + (o % NS)];
-      traj[t * NO + o] = y[o];
-    }
-  }
-  for (int k = 0; k < NS; k++)
-    for (int h = 0; h <= H; h++)
-      for (int o = 0; o < NO; o++)
-        irfs[(k * (H + 1) + h) * NO + o] = (k == o ? 0.01 : 0.002) * pow(rho, h);
-}
-
-static void to_fortran(const double *c, double *f, int rows, int cols) {
+static void to_fortran(const float *c, double *f, int rows, int cols) {
   for (int r = 0; r < rows; r++)
-    for (int q = 0; q < cols; q++) f[r + rows * q] = c[r * cols + q];
+    for (int q = 0; q < cols; q++) f[r + rows * q] = (double)c[r * cols + q];
 }
 
-enum { POOL = 64 }; /* distinct samples cycled through: 64 x 6.3 KB, beyond LZ4's window */
-static double g_theta[POOL][NP], g_traj[POOL][T * NO], g_irfs[POOL][NS * (H + 1) * NO],
-    g_shocks[POOL][T * NS];
-static double f_traj[POOL][T * NO], f_irfs[POOL][NS * (H + 1) * NO], f_shocks[POOL][T * NS];
-static float c_theta[POOL][NP], c_traj[POOL][T * NO], c_irfs[POOL][NS * (H + 1) * NO],
-    c_shocks[POOL][T * NS];
-
-/* Prepares the pool in every input form before the clock starts. */
-static void make_pool(void) {
-  for (int q = 0; q < POOL; q++) {
-    make_sample((uint64_t)q, g_theta[q], g_traj[q], g_irfs[q], g_shocks[q]);
-    to_fortran(g_traj[q], f_traj[q], T, NO);
+static int make_f64_fortran(void) {
+  uint64_t P = g_pool.P;
+  f_theta = malloc(P * THETA_LEN * sizeof(double));
+  f_traj = malloc(P * TRAJ_LEN * sizeof(double));
+  f_irfs = malloc(P * IRFS_LEN * sizeof(double));
+  f_shocks = malloc(P * SHOCKS_LEN * sizeof(double));
+  if (!f_theta || !f_traj || !f_irfs || !f_shocks) return -1;
+  for (uint64_t q = 0; q < P; q++) {
+    for (int p = 0; p < NP; p++) f_theta[q * THETA_LEN + p] = g_pool.theta[q * THETA_LEN + p];
+    to_fortran(g_pool.traj + q * TRAJ_LEN, f_traj + q * TRAJ_LEN, T, NO);
     /* irfs (NS, H+1, NO) column-major: element (k,h,o) at k + NS*(h + (H+1)*o) */
+    const float *ci = g_pool.irfs + q * IRFS_LEN;
+    double *fi = f_irfs + q * IRFS_LEN;
     for (int k = 0; k < NS; k++)
       for (int h = 0; h <= H; h++)
-        for (int o = 0; o < NO; o++)
-          f_irfs[q][k + NS * (h + (H + 1) * o)] = g_irfs[q][(k * (H + 1) + h) * NO + o];
-    to_fortran(g_shocks[q], f_shocks[q], T, NS);
-    for (int p = 0; p < NP; p++) c_theta[q][p] = (float)g_theta[q][p];
-    for (int j = 0; j < T * NO; j++) c_traj[q][j] = (float)g_traj[q][j];
-    for (int j = 0; j < NS * (H + 1) * NO; j++) c_irfs[q][j] = (float)g_irfs[q][j];
-    for (int j = 0; j < T * NS; j++) c_shocks[q][j] = (float)g_shocks[q][j];
+        for (int o = 0; o < NO; o++) fi[k + NS * (h + (H + 1) * o)] = ci[(k * (H + 1) + h) * NO + o];
+    to_fortran(g_pool.shocks + q * SHOCKS_LEN, f_shocks + q * SHOCKS_LEN, T, NS);
   }
+  /* The float32 copy is not needed any more: release it so peak RSS is not inflated. */
+  bc_pool_free(&g_pool);
+  return 0;
 }
 
 static void *run(void *arg) {
   job *jb = arg;
+  uint64_t P = g_pool.P;
   for (uint64_t i = jb->first; i < jb->n; i += jb->step) {
-    int q = (int)(i % POOL);
+    uint64_t q = i % P;
     ume_status st;
     if (jb->f64_fortran)
-      st = ume_writer_write_sample_f64(jb->w, i, UME_LAYOUT_F, g_theta[q], NP, f_traj[q], T * NO,
-                                       f_irfs[q], NS * (H + 1) * NO, f_shocks[q], T * NS);
+      st = ume_writer_write_sample_f64(jb->w, i, UME_LAYOUT_F, f_theta + q * THETA_LEN, THETA_LEN,
+                                       f_traj + q * TRAJ_LEN, TRAJ_LEN, f_irfs + q * IRFS_LEN,
+                                       IRFS_LEN, f_shocks + q * SHOCKS_LEN, SHOCKS_LEN);
     else
-      st = ume_writer_write_sample_f32(jb->w, i, UME_LAYOUT_C, c_theta[q], NP, c_traj[q], T * NO,
-                                       c_irfs[q], NS * (H + 1) * NO, c_shocks[q], T * NS);
+      st = ume_writer_write_sample_f32(jb->w, i, UME_LAYOUT_C, g_pool.theta + q * THETA_LEN,
+                                       THETA_LEN, g_pool.traj + q * TRAJ_LEN, TRAJ_LEN,
+                                       g_pool.irfs + q * IRFS_LEN, IRFS_LEN,
+                                       g_pool.shocks + q * SHOCKS_LEN, SHOCKS_LEN);
     if (st != UME_OK) {
       fprintf(stderr, "write %llu: %s\n", (unsigned long long)i, ume_last_error_message());
       jb->failed = 1;
@@ -108,12 +97,6 @@ static void *run(void *arg) {
     }
   }
   return NULL;
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int main(int argc, char **argv) {
@@ -137,12 +120,39 @@ int main(int argc, char **argv) {
   if (getenv("UME_BENCH_NOFSYNC")) o.fsync = 0;
   if (getenv("UME_BENCH_MAX_OPEN")) o.max_open_chunks = (uint32_t)atoi(getenv("UME_BENCH_MAX_OPEN"));
   if (getenv("UME_BENCH_WORKERS")) o.n_threads = (uint32_t)atoi(getenv("UME_BENCH_WORKERS"));
+  if (getenv("UME_BENCH_CHUNK")) o.chunk_samples = strtoull(getenv("UME_BENCH_CHUNK"), NULL, 10);
   if (strcmp(codec, "zstd") == 0) o.codec = UME_CODEC_ZSTD;
   else if (strcmp(codec, "blosc-zstd") == 0) o.codec = UME_CODEC_BLOSC_ZSTD;
   else if (strcmp(codec, "none") == 0) o.codec = UME_CODEC_NONE;
-  make_pool();
+  else if (strcmp(codec, "lz4") != 0) {
+    fprintf(stderr, "unknown codec %s\n", codec);
+    return 2;
+  }
+
+  const char *pool_file = getenv("UME_BENCH_POOL_FILE");
+  if (pool_file && *pool_file) {
+    if (bc_pool_read(&g_pool, pool_file)) {
+      fprintf(stderr, "cannot read pool file %s\n", pool_file);
+      return 1;
+    }
+  } else {
+    uint64_t P = getenv("UME_BENCH_POOL") ? strtoull(getenv("UME_BENCH_POOL"), NULL, 10) : 1024;
+    if (P == 0 || bc_pool_generate(&g_pool, P)) {
+      fprintf(stderr, "cannot generate a pool of %llu samples\n", (unsigned long long)P);
+      return 1;
+    }
+  }
+  uint64_t pool_n = g_pool.P;
+  if (f64f && make_f64_fortran()) {
+    fprintf(stderr, "out of memory\n");
+    return 1;
+  }
+  g_pool.P = pool_n;
+  double pool_MiB = (double)pool_n * SAMPLE_LEN * (f64f ? 8 : 4) / 1048576.0;
+  double rss_base = bc_rss_now_MiB();
+
   ume_writer *w = NULL;
-  double t0 = now();
+  double t0 = bc_now();
   if (ume_writer_create(argv[1], &d, &o, &w) != UME_OK) {
     fprintf(stderr, "create: %s\n", ume_last_error_message());
     return 1;
@@ -159,12 +169,13 @@ int main(int argc, char **argv) {
     pthread_join(tid[k], NULL);
     failed |= jobs[k].failed;
   }
+  double t_calls = bc_now() - t0;
   ume_summary s;
   if (ume_writer_finalize(w, &s) != UME_OK) {
     fprintf(stderr, "finalize: %s\n", ume_last_error_message());
     return 1;
   }
-  double dt = now() - t0;
+  double dt = bc_now() - t0;
   ume_writer_free(w);
   if (failed) return 1;
 
@@ -173,11 +184,22 @@ int main(int argc, char **argv) {
   uint64_t raw = s.theta.raw_bytes + s.trajectories.raw_bytes + s.irfs.raw_bytes + s.shocks.raw_bytes;
   uint64_t stored = s.theta.stored_bytes + s.trajectories.stored_bytes + s.irfs.stored_bytes +
                     s.shocks.stored_bytes;
+  const char *label = getenv("UME_BENCH_LABEL");
   printf("{\"n\": %llu, \"threads\": %d, \"input\": \"%s\", \"codec\": \"%s\", "
          "\"seconds\": %.3f, \"us_per_sample\": %.2f, \"raw_MB_per_s\": %.1f, "
-         "\"stored_over_raw\": %.3f, \"peak_rss_MiB\": %.1f, \"samples_written\": %llu}\n",
+         "\"stored_over_raw\": %.3f, \"peak_rss_MiB\": %.1f, \"samples_written\": %llu, "
+         "\"fsync\": %d, \"pool\": %llu, \"pool_MiB\": %.1f, \"rss_before_create_MiB\": %.1f, "
+         "\"chunk_samples_opt\": %llu, \"calls_seconds\": %.3f, \"finalize_seconds\": %.3f, "
+         "\"raw_bytes\": %llu, \"stored_bytes\": %llu, \"label\": \"%s\"}\n",
          (unsigned long long)n, threads, f64f ? "f64-F" : "f32-C", codec, dt, 1e6 * dt / (double)n,
          (double)raw / dt / 1e6, (double)stored / (double)raw, (double)ru.ru_maxrss / 1024.0,
-         (unsigned long long)s.samples_written);
-  return s.samples_written == n ? 0 : 1;
+         (unsigned long long)s.samples_written, o.fsync, (unsigned long long)pool_n, pool_MiB,
+         rss_base, (unsigned long long)o.chunk_samples, t_calls, dt - t_calls,
+         (unsigned long long)raw, (unsigned long long)stored, label ? label : "");
+  if (s.samples_written != n) {
+    fprintf(stderr, "bench_write: every write returned UME_OK but finalize reports %llu samples "
+            "written, expected %llu\n", (unsigned long long)s.samples_written, (unsigned long long)n);
+    return 1;
+  }
+  return 0;
 }

@@ -1,0 +1,116 @@
+/*
+ * bench_read: read a umedata world back through the C reader API.
+ *
+ *  - full sequential read: every sample, all four arrays, in chunk-sized ranges
+ *    (ume_reader_read_f32, C layout), reported as raw float32 GB/s;
+ *  - random single-sample reads: N_RANDOM uniformly drawn samples, one
+ *    ume_reader_read_f32(count = 1) each (all four arrays), median and p90 latency.
+ * The reader is opened once (its open time is reported separately). The files are read
+ * through the page cache as the writer left them (warm cache; no cache dropping).
+ * With UME_BENCH_POOL_FILE set, every sample read sequentially is compared with pool
+ * sample i % P, so the benchmark also proves the bytes are the ones written.
+ *
+ * usage: bench_read DATASET [WORLD=bench] [N_RANDOM=300]
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "umedata.h"
+#include "bench_common.h"
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static ume_status read_range(ume_reader *r, uint64_t start, uint64_t count, float *th, float *tr,
+                             float *ir, float *sh) {
+  return ume_reader_read_f32(r, start, count, UME_LAYOUT_C, th, count * THETA_LEN, tr,
+                             count * TRAJ_LEN, ir, count * IRFS_LEN, sh, count * SHOCKS_LEN);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s DATASET [WORLD=bench] [N_RANDOM=300]\n", argv[0]);
+    return 2;
+  }
+  const char *world = argc > 2 ? argv[2] : "bench";
+  int nrand = argc > 3 ? atoi(argv[3]) : 300;
+  if (nrand < 1) nrand = 1;
+
+  bc_pool pool = {0};
+  const char *pool_file = getenv("UME_BENCH_POOL_FILE");
+  int check = pool_file && *pool_file;
+  if (check && bc_pool_read(&pool, pool_file)) {
+    fprintf(stderr, "cannot read pool file %s\n", pool_file);
+    return 1;
+  }
+
+  double t0 = bc_now();
+  ume_reader *r = NULL;
+  if (ume_reader_open(argv[1], world, &r) != UME_OK) {
+    fprintf(stderr, "open: %s\n", ume_last_error_message());
+    return 1;
+  }
+  double t_open = bc_now() - t0;
+  ume_world_shape sh;
+  ume_reader_shape(r, &sh);
+  if (sh.T != T || sh.H != H || sh.n_params != NP || sh.n_shocks != NS || sh.n_obs != NO) {
+    fprintf(stderr, "unexpected shapes\n");
+    return 1;
+  }
+  uint64_t n = sh.n_samples, cs = sh.chunk_samples;
+  float *th = malloc(cs * THETA_LEN * 4), *tr = malloc(cs * TRAJ_LEN * 4),
+        *ir = malloc(cs * IRFS_LEN * 4), *sk = malloc(cs * SHOCKS_LEN * 4);
+  if (!th || !tr || !ir || !sk) return 1;
+
+  /* Full sequential read, chunk-sized ranges. */
+  uint64_t mismatches = 0;
+  double ts = 0;
+  for (uint64_t start = 0; start < n; start += cs) {
+    uint64_t count = n - start < cs ? n - start : cs;
+    double a = bc_now();
+    if (read_range(r, start, count, th, tr, ir, sk) != UME_OK) {
+      fprintf(stderr, "read [%llu, +%llu): %s\n", (unsigned long long)start,
+              (unsigned long long)count, ume_last_error_message());
+      return 1;
+    }
+    ts += bc_now() - a;
+    if (check)
+      for (uint64_t j = 0; j < count; j++) {
+        uint64_t q = (start + j) % pool.P;
+        mismatches += memcmp(th + j * THETA_LEN, pool.theta + q * THETA_LEN, THETA_LEN * 4) != 0;
+        mismatches += memcmp(tr + j * TRAJ_LEN, pool.traj + q * TRAJ_LEN, TRAJ_LEN * 4) != 0;
+        mismatches += memcmp(ir + j * IRFS_LEN, pool.irfs + q * IRFS_LEN, IRFS_LEN * 4) != 0;
+        mismatches += memcmp(sk + j * SHOCKS_LEN, pool.shocks + q * SHOCKS_LEN, SHOCKS_LEN * 4) != 0;
+      }
+  }
+  double raw = (double)n * SAMPLE_LEN * 4;
+
+  /* Random single samples. */
+  double *lat = malloc(sizeof(double) * (size_t)nrand);
+  uint64_t s = 7;
+  for (int k = 0; k < nrand; k++) {
+    uint64_t i = bc_splitmix(&s) % n;
+    double a = bc_now();
+    if (read_range(r, i, 1, th, tr, ir, sk) != UME_OK) {
+      fprintf(stderr, "read %llu: %s\n", (unsigned long long)i, ume_last_error_message());
+      return 1;
+    }
+    lat[k] = bc_now() - a;
+  }
+  qsort(lat, (size_t)nrand, sizeof(double), cmp_double);
+  double med = lat[nrand / 2], p90 = lat[(int)(0.9 * (nrand - 1))];
+  ume_reader_free(r);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("{\"n\": %llu, \"chunk_samples\": %llu, \"open_ms\": %.3f, \"seq_seconds\": %.3f, "
+         "\"seq_GB_per_s\": %.3f, \"random_reads\": %d, \"random_median_ms\": %.3f, "
+         "\"random_p90_ms\": %.3f, \"checked\": %d, \"mismatches\": %llu, \"peak_rss_MiB\": %.1f}\n",
+         (unsigned long long)n, (unsigned long long)cs, 1e3 * t_open, ts, raw / ts / 1e9, nrand,
+         1e3 * med, 1e3 * p90, check, (unsigned long long)mismatches, (double)ru.ru_maxrss / 1024.0);
+  return mismatches ? 1 : 0;
+}
