@@ -27,6 +27,8 @@ step "CMake build (cargo release build driven by CMake) + CTest"
 cmake -S "$root" -B "$build" -DUMEDATA_CARGO_TARGET_DIR="$root/target" >/dev/null
 cmake --build "$build" -j2
 (cd "$build" && ctest --output-on-failure)
+# The crash-consistency figures (rounds, kills, claimed samples checked) for the log.
+grep -h "^test_kill: " "$build/Testing/Temporary/LastTest.log" || true
 
 step "C tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 asan_flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
