@@ -943,33 +943,23 @@ mod tests {
     use crate::splits::SplitRule;
     use crate::writer::{SampleRef, Writer, WriterOptions};
 
-    const NK_PARAMS: [&str; 8] = [
-        "beta", "sigma", "phi_pi", "phi_y", "rho_i", "rho_a", "sigma_a", "sigma_m",
-    ];
+    use crate::reference::nk;
 
     fn nk_desc(n: u64) -> WorldDesc {
         let mut d = WorldDesc::new("nk", n, 8, 3, 8, 3, 3);
-        d.param_names = NK_PARAMS.iter().map(|s| s.to_string()).collect();
-        d.shock_names = vec!["monetary".into(), "technology".into(), "cost_push".into()];
-        d.obs_names = vec!["output".into(), "inflation".into(), "rate".into()];
+        d.param_names = nk::PARAM_NAMES.iter().map(|s| s.to_string()).collect();
+        d.shock_names = nk::SHOCK_NAMES.iter().map(|s| s.to_string()).collect();
+        d.obs_names = nk::OBS_NAMES.iter().map(|s| s.to_string()).collect();
         d
     }
 
+    /// The prototype's bounds and defaults, as the reference world defines them.
     fn seed_bounds() -> Vec<[f64; 2]> {
-        vec![
-            [0.985, 0.995],
-            [0.5, 2.5],
-            [1.05, 3.5],
-            [0.0, 1.0],
-            [0.0, 0.9],
-            [0.0, 0.95],
-            [0.001, 0.02],
-            [0.001, 0.01],
-        ]
+        nk::BOUNDS.to_vec()
     }
 
     fn seed_defaults() -> Vec<f64> {
-        vec![0.99, 1.0, 1.5, 0.125, 0.8, 0.9, 0.01, 0.005]
+        nk::DEFAULTS.to_vec()
     }
 
     fn complete(m: &mut Manifest) {
