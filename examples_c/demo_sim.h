@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "umedata.h"
+
 /* ---- shapes of the demo world ------------------------------------------------------ */
 
 enum { T = 200, H = 40, N_PARAMS = 8, N_SHOCKS = 3, N_OBS = 3 };
@@ -137,6 +139,23 @@ static inline void simulate_sample(uint64_t i, sample_t *s) {
     for (int h = 0; h <= H; h++)
       for (int o = 0; o < N_OBS; o++) s->irfs[k][h][o] = shocked[h][o] - baseline[h][o];
   }
+}
+
+/* The demo world "nk" with n samples: shapes and names as every demo writes them. */
+static inline ume_world_desc demo_world(uint64_t n) {
+  ume_world_desc world;
+  memset(&world, 0, sizeof world);
+  world.world_id = "nk";
+  world.n_samples = n;
+  world.T = T;
+  world.H = H;
+  world.n_params = N_PARAMS;
+  world.n_shocks = N_SHOCKS;
+  world.n_obs = N_OBS;
+  world.param_names = PARAM_NAMES;
+  world.shock_names = SHOCK_NAMES;
+  world.obs_names = OBS_NAMES;
+  return world;
 }
 
 #endif /* UMEDATA_DEMO_SIM_H */

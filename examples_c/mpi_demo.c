@@ -53,10 +53,7 @@ int main(int argc, char **argv) {
 
   /* 1. rank 0 creates the world */
   if (rank == 0) {
-    ume_world_desc world = {.world_id = "nk", .n_samples = n, .T = T, .H = H,
-                            .n_params = N_PARAMS, .n_shocks = N_SHOCKS, .n_obs = N_OBS,
-                            .param_names = PARAM_NAMES, .shock_names = SHOCK_NAMES,
-                            .obs_names = OBS_NAMES};
+    ume_world_desc world = demo_world(n);
     ume_writer_options opts = ume_writer_options_default();
     opts.chunk_samples = chunk;
     opts.overwrite = (uint8_t)overwrite;

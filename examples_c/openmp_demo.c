@@ -68,18 +68,7 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  ume_world_desc world;
-  memset(&world, 0, sizeof world);
-  world.world_id = "nk";
-  world.n_samples = n;
-  world.T = T;
-  world.H = H;
-  world.n_params = N_PARAMS;
-  world.n_shocks = N_SHOCKS;
-  world.n_obs = N_OBS;
-  world.param_names = PARAM_NAMES;
-  world.shock_names = SHOCK_NAMES;
-  world.obs_names = OBS_NAMES;
+  ume_world_desc world = demo_world(n);
 
   ume_writer_options opts = ume_writer_options_default();
   opts.chunk_samples = chunk;

@@ -109,18 +109,7 @@ int main(int argc, char **argv) {
   }
 
   /* --- 1. describe the world and create the writer --- */
-  ume_world_desc world;
-  memset(&world, 0, sizeof world);
-  world.world_id = "nk";
-  world.n_samples = n;
-  world.T = T;
-  world.H = H;
-  world.n_params = N_PARAMS;
-  world.n_shocks = N_SHOCKS;
-  world.n_obs = N_OBS;
-  world.param_names = PARAM_NAMES;
-  world.shock_names = SHOCK_NAMES;
-  world.obs_names = OBS_NAMES;
+  ume_world_desc world = demo_world(n);
 
   ume_writer_options opts = ume_writer_options_default(); /* Blosc-LZ4, auto chunking */
   opts.chunk_samples = chunk;
@@ -135,8 +124,11 @@ int main(int argc, char **argv) {
    * the "global_seed + sample_index" rule), the configuration, git state of the current
    * directory, parameter bounds/defaults and shock scales. It is validated against
    * schemas/manifest.json and saved atomically by ume_writer_finalize_with_manifest. */
-  static const double BOUNDS[2 * N_PARAMS] = {0.985, 0.995, 0.5, 2.5, 1.05, 3.5, 0.0, 1.0,
-                                              0.0,   0.9,   0.0, 0.95, 0.001, 0.02, 0.001, 0.01};
+  double bounds[2 * N_PARAMS]; /* [lo, hi] per parameter: the simulator's own prior */
+  for (int j = 0; j < N_PARAMS; j++) {
+    bounds[2 * j] = LO[j];
+    bounds[2 * j + 1] = HI[j];
+  }
   static const double DEFAULTS[N_PARAMS] = {0.99, 1.0, 1.5, 0.125, 0.8, 0.9, 0.01, 0.005};
   static const double SIGMA[N_SHOCKS] = {0.005, 0.01, 0.005}; /* monetary, technology, cost-push */
   char config[256];
@@ -149,7 +141,7 @@ int main(int argc, char **argv) {
       (st = ume_manifest_set_config_json(manifest, config, 1)) != UME_OK ||
       (st = ume_manifest_set_git(manifest, ".")) != UME_OK ||
       (st = ume_manifest_add_world_from_writer(manifest, writer)) != UME_OK ||
-      (st = ume_manifest_set_parameters(manifest, "nk", NULL, 0, BOUNDS, 2 * N_PARAMS,
+      (st = ume_manifest_set_parameters(manifest, "nk", NULL, 0, bounds, 2 * N_PARAMS,
                                         DEFAULTS, N_PARAMS)) != UME_OK ||
       (st = ume_manifest_set_shock_sigma(manifest, "nk", SIGMA, N_SHOCKS)) != UME_OK) {
     fail("building the manifest", st);
