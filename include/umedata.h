@@ -390,8 +390,10 @@ typedef struct ume_writer_options {
    */
   uint32_t n_threads;
   /**
-   * Partially filled chunks kept in memory before the oldest is stored early;
-   * 0 = about 32 MiB worth. In-order writes never need more than one per writing thread.
+   * Partially filled chunks kept in memory; 0 = about 16 MiB worth. A thread that would
+   * open one more waits while other threads keep filling the open ones (in-order writes
+   * from several threads drift apart a little); when none does (out-of-order writes),
+   * the oldest is stored early and read back once if more of its samples arrive.
    */
   uint32_t max_open_chunks;
   /**

@@ -41,7 +41,7 @@ pub struct WriterOptions {
     pub storage: StorageOptions,
     /// Compression worker threads (0 = number of cores).
     pub threads: usize,
-    /// Partially filled chunks kept in memory (0 = about 32 MiB worth, at least 2).
+    /// Partially filled chunks kept in memory (0 = about 16 MiB worth, at least 2).
     pub max_open_chunks: usize,
     /// Replace an existing world of the same id.
     pub overwrite: bool,
@@ -95,6 +95,9 @@ pub struct Summary {
     pub samples_written: u64,
     /// Per array, in [`ArrayKind::ALL`] order.
     pub arrays: [ArrayStats; 4],
+    /// Partial chunks stored early to stay within the memory bound (each one is read back
+    /// if more of its samples arrive later). 0 for writes in chunk order.
+    pub chunks_stored_early: u64,
 }
 
 /// Samples of one chunk being assembled.
@@ -150,8 +153,15 @@ struct Shared {
     max_queued: usize,
     /// Threads inside `write_sample` right now.
     active_writers: AtomicUsize,
-    /// Chunks completed so far (all their samples arrived): progress other threads make.
-    completed: AtomicU64,
+    /// Samples placed into chunk buffers so far: the progress other threads make.
+    placed: AtomicU64,
+    /// Chunks evicted (stored before they were complete) so far.
+    stored_early: AtomicU64,
+    /// The chunk each thread waiting in [`Writer::admit_new_chunk`] wants to open.
+    admitting: Mutex<Vec<u64>>,
+    /// Most threads ever seen inside `write_sample` at once: how many callers there are.
+    /// (`active_writers` alone would miss a caller preempted between two calls.)
+    callers: AtomicUsize,
     /// Signalled whenever a chunk leaves the open set.
     progress: (Mutex<()>, Condvar),
     /// Samples this writer may write (the whole world, or a claimed range).
@@ -179,6 +189,19 @@ pub struct Writer {
     gate: RwLock<()>,
     finalized: AtomicBool,
     allow_nonfinite: bool,
+}
+
+/// A thread's entry in the list of threads waiting to open a chunk; removed when dropped
+/// (also on an early return or an error).
+struct Waiting<'a>(&'a Mutex<Vec<u64>>, u64);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut waiting = lock(self.0);
+        if let Some(pos) = waiting.iter().position(|&w| w == self.1) {
+            waiting.swap_remove(pos);
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -277,7 +300,7 @@ impl Writer {
         };
         let chunk_bytes = world.chunk_samples as usize * world.desc.sample_bytes();
         let max_open = if opts.max_open_chunks == 0 {
-            ((32usize << 20) / chunk_bytes.max(1)).max(2)
+            ((16usize << 20) / chunk_bytes.max(1)).max(2)
         } else {
             opts.max_open_chunks
         };
@@ -285,6 +308,7 @@ impl Writer {
         // Durability comes from the syncer thread, not from an fsync inside every write.
         let durable = opts.storage.durable;
         world.store.set_durable(false);
+        world.store.set_early_writeback(durable);
         let shared = Arc::new(Shared {
             slots: (0..n_chunks).map(|_| Mutex::new(Slot::Empty)).collect(),
             stored: (0..n_chunks).map(|_| AtomicU64::new(0)).collect(),
@@ -296,9 +320,12 @@ impl Writer {
             dims: ArrayKind::ALL.map(|k| world.desc.sample_dims(k)),
             lens: ArrayKind::ALL.map(|k| world.desc.sample_len(k)),
             queued: AtomicUsize::new(0),
-            max_queued: 2 * threads,
+            max_queued: threads + 1,
             active_writers: AtomicUsize::new(0),
-            completed: AtomicU64::new(0),
+            placed: AtomicU64::new(0),
+            stored_early: AtomicU64::new(0),
+            admitting: Mutex::new(Vec::new()),
+            callers: AtomicUsize::new(0),
             progress: (Mutex::new(()), Condvar::new()),
             range,
             durable,
@@ -418,7 +445,8 @@ impl Writer {
                 return Err(e);
             }
         }
-        self.shared.active_writers.fetch_add(1, Ordering::AcqRel);
+        let now_active = self.shared.active_writers.fetch_add(1, Ordering::AcqRel) + 1;
+        self.shared.callers.fetch_max(now_active, Ordering::AcqRel);
         let result = self.store_sample(i, layout, sample);
         self.shared.active_writers.fetch_sub(1, Ordering::AcqRel);
         result
@@ -449,7 +477,7 @@ impl Writer {
             );
             at += n;
         }
-        if !self.allow_nonfinite {
+        if !self.allow_nonfinite && T::CAN_OVERFLOW_F32 {
             // NaN/inf were refused above; what is non-finite now is an f64 beyond float32.
             if let Some(pos) = first_non_finite(&packed) {
                 let (a, off) = shared.locate(pos);
@@ -464,6 +492,7 @@ impl Writer {
         }
         let mut packed = Some(packed);
         let mut admitted = false;
+        let mut opened = false;
         let full = loop {
             let mut slot = lock(&shared.slots[c as usize]);
             if matches!(*slot, Slot::Flushing) {
@@ -485,6 +514,7 @@ impl Writer {
                 let buf = shared.new_buffer(c, on_disk > 0)?;
                 *slot = Slot::Open(buf);
                 lock(&shared.open).push_back(c);
+                opened = true;
             }
             let Slot::Open(buf) = &mut *slot else {
                 unreachable!("slot is open here")
@@ -498,6 +528,7 @@ impl Writer {
                 buf.count += 1;
             }
             buf.samples[k] = packed.take();
+            shared.placed.fetch_add(1, Ordering::Release);
             if buf.count == world.samples_in_chunk(c) {
                 let Slot::Open(buf) = std::mem::replace(&mut *slot, Slot::Flushing) else {
                     unreachable!()
@@ -506,8 +537,12 @@ impl Writer {
             }
             break None;
         };
+        if opened {
+            // Threads waiting to open this very chunk stop waiting (and stop counting as
+            // idle in admit_new_chunk).
+            shared.notify_progress();
+        }
         if let Some(buf) = full {
-            shared.completed.fetch_add(1, Ordering::AcqRel);
             shared.forget_open(c);
             self.submit(Job { chunk: c, buf })?;
         }
@@ -537,18 +572,25 @@ impl Writer {
 
     /// Waits until chunk `want` may be opened: fewer than `max_queued` chunks await the
     /// workers and fewer than `max_open` are partially filled. Queued chunks always drain,
-    /// so for them this only waits. For open ones: when other threads are writing and
-    /// completing chunks (threads drift apart a little in in-order writes), the oldest
-    /// open chunk is most likely about to complete, so this waits while they make
-    /// progress; when no chunk completes for a short quiet time (random-order writes), or
-    /// at once when the caller writes alone, the oldest chunk is stored early (evicted).
+    /// so for them this only waits. For open ones, waiting helps only if another thread is
+    /// filling them (in-order writes from several threads drift apart a little, and the
+    /// lagging thread completes the oldest chunk soon), so this waits while other threads
+    /// keep placing samples. When every caller waits here, the one furthest behind is let
+    /// through, up to one chunk per caller over the budget: it is about to complete chunks
+    /// and free the others. The oldest open chunk is stored early (evicted) when a lone
+    /// caller writes out of order, when even that allowance is used up, or when no sample
+    /// has been placed for a quiet time.
     fn admit_new_chunk(&self, want: u64) -> Result<()> {
-        // How long to wait for another thread to complete a chunk before concluding that
-        // the writes are not in order (waiting would not help) and evicting.
+        // No sample placed for this long although other threads are inside write_sample:
+        // they are not filling the open chunks (out-of-order writes), waiting will not help.
         const QUIET: Duration = Duration::from_millis(10);
+        // How long every caller must have been waiting here before a chunk is evicted.
+        const ALL_WAITING: Duration = Duration::from_micros(200);
         let shared = &self.shared;
+        lock(&shared.admitting).push(want);
+        let _admitting = Waiting(&shared.admitting, want);
         let mut quiet_since = Instant::now();
-        let mut seen = shared.completed.load(Ordering::Acquire);
+        let mut seen = shared.placed.load(Ordering::Acquire);
         loop {
             // Another thread may have opened (or even completed) the chunk meanwhile.
             if !matches!(*lock(&shared.slots[want as usize]), Slot::Empty) {
@@ -558,17 +600,43 @@ impl Writer {
             let guard = lock(m);
             let queued = shared.queued.load(Ordering::Acquire);
             let open = lock(&shared.open).len();
-            if queued < shared.max_queued && open < shared.max_open {
-                return Ok(());
+            let callers = shared.callers.load(Ordering::Acquire);
+            let (all_waiting, laggard) = {
+                // Only waiters whose chunk is still unopened: one just woken by the thread
+                // that opened its chunk is about to leave.
+                let waiting = lock(&shared.admitting);
+                let stuck: Vec<u64> = waiting
+                    .iter()
+                    .copied()
+                    .filter(|&w| matches!(*lock(&shared.slots[w as usize]), Slot::Empty))
+                    .collect();
+                let lowest = stuck.iter().min().copied().unwrap_or(want);
+                (stuck.len() >= callers, lowest == want)
+            };
+            if queued < shared.max_queued {
+                if open < shared.max_open {
+                    return Ok(());
+                }
+                if callers > 1 && all_waiting && laggard && open < shared.max_open + callers - 1 {
+                    return Ok(());
+                }
             }
-            let completed = shared.completed.load(Ordering::Acquire);
-            if completed != seen {
-                seen = completed;
+            let placed = shared.placed.load(Ordering::Acquire);
+            if placed != seen {
+                seen = placed;
                 quiet_since = Instant::now();
             }
-            let others = shared.active_writers.load(Ordering::Acquire) > 1;
-            if queued >= shared.max_queued || (others && quiet_since.elapsed() < QUIET) {
-                let _ = cv.wait_timeout(guard, Duration::from_millis(2));
+            let patience = if callers <= 1 {
+                // A lone caller: nobody else will fill the open chunks.
+                Duration::ZERO
+            } else if all_waiting {
+                ALL_WAITING
+            } else {
+                QUIET
+            };
+            let quiet = quiet_since.elapsed();
+            if queued >= shared.max_queued || quiet < patience {
+                let _ = cv.wait_timeout(guard, (patience - quiet.min(patience)).max(ALL_WAITING));
                 continue;
             }
             drop(guard);
@@ -580,8 +648,10 @@ impl Writer {
                     unreachable!()
                 };
                 drop(slot);
+                shared.stored_early.fetch_add(1, Ordering::AcqRel);
                 self.submit(Job { chunk: c, buf })?;
             }
+            quiet_since = Instant::now();
         }
     }
 
@@ -748,6 +818,7 @@ impl Writer {
             n_samples: world.desc.n_samples,
             samples_written: self.shared.samples_stored.load(Ordering::Acquire),
             arrays,
+            chunks_stored_early: self.shared.stored_early.load(Ordering::Acquire),
         })
     }
 }
@@ -861,6 +932,15 @@ impl Shared {
         let per = self.lens[a];
         let offset: usize = self.lens[..a].iter().sum();
         let cs = self.world.chunk_samples as usize;
+        if buf.base.is_none() && buf.samples.iter().all(Option::is_some) {
+            // The usual case, a chunk filled in one go: append, no NaN pre-fill to overwrite.
+            let mut data = Vec::with_capacity(cs * per);
+            for s in buf.samples.iter().flatten() {
+                data.extend_from_slice(&s[offset..offset + per]);
+            }
+            data.resize(cs * per, f32::NAN);
+            return data;
+        }
         let mut data = match &buf.base {
             Some(base) => base[a].clone(),
             None => vec![f32::NAN; cs * per],
@@ -1106,6 +1186,63 @@ mod tests {
         assert_eq!(read_all(&p), read_all(&serial));
         std::fs::remove_dir_all(p).unwrap();
         std::fs::remove_dir_all(serial).unwrap();
+    }
+
+    #[test]
+    fn interleaved_callers_wait_instead_of_evicting() {
+        // Two callers writing samples 2k and 2k+1 (the OpenMP static-schedule pattern) with
+        // only 2 open chunks allowed: the one ahead must wait for the other, not store its
+        // chunks early. A caller preempted between two calls once made the leader evict
+        // the laggard's chunk, which then had to be reopened, and so on (a cascade of
+        // hundreds of read-backs in 10^6 samples).
+        let desc = small(4096);
+        let p = tmp("interleaved");
+        let w = Writer::create(&p, &desc, &opts(16, 2)).unwrap();
+        // Both start together, as an OpenMP team does (a caller that starts alone is a
+        // lone caller until the other shows up, and may store a few chunks early).
+        let start = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            for t in 0..2u64 {
+                let (w, start) = (&w, &start);
+                s.spawn(move || {
+                    start.wait();
+                    (t..4096).step_by(2).for_each(|i| {
+                        write(w, i);
+                        if i % 64 == t {
+                            // the scheduler's doing, made certain
+                            std::thread::sleep(Duration::from_micros(500));
+                        }
+                    })
+                });
+            }
+        });
+        let summary = w.finalize().unwrap();
+        assert_eq!(summary.samples_written, 4096);
+        // 256 chunks; a rare eviction when a thread is descheduled for over 10 ms is fine.
+        assert!(
+            summary.chunks_stored_early <= 4,
+            "{} of 256 chunks stored early",
+            summary.chunks_stored_early
+        );
+        std::fs::remove_dir_all(p).unwrap();
+    }
+
+    #[test]
+    fn lone_random_order_caller_stores_chunks_early() {
+        let desc = small(256);
+        let p = tmp("lone-random");
+        let w = Writer::create(&p, &desc, &opts(16, 2)).unwrap();
+        // Sample k of every chunk, then k + 1 of every chunk, ...: never two chunks
+        // complete before all are open.
+        for k in 0..16 {
+            for c in 0..16 {
+                write(&w, c * 16 + k);
+            }
+        }
+        let summary = w.finalize().unwrap();
+        assert_eq!(summary.samples_written, 256);
+        assert!(summary.chunks_stored_early > 16, "{summary:?}");
+        std::fs::remove_dir_all(p).unwrap();
     }
 
     #[test]
