@@ -149,7 +149,7 @@ fn generate_inspect_validate_plot() {
 fn flipped_byte_in_a_chunk_fails() {
     let dir = tmp("flip");
     generate(&dir, &[]);
-    let chunk = dir.join("nk/trajectories/c/1/0/0");
+    let chunk = dir.join("nk/trajectories/c.1.0.0");
     let mut bytes = std::fs::read(&chunk).unwrap();
     let k = bytes.len() / 2;
     bytes[k] ^= 0x01;
@@ -169,7 +169,7 @@ fn flipped_byte_in_a_chunk_fails() {
 fn deleted_chunk_fails() {
     let dir = tmp("delete");
     generate(&dir, &[]);
-    std::fs::remove_file(dir.join("nk/irfs/c/2/0/0/0")).unwrap();
+    std::fs::remove_file(dir.join("nk/irfs/c.2.0.0.0")).unwrap();
     let (code, out) = validate(&dir, &[]);
     assert_eq!(code, 1);
     let l = line(&out, "nk: chunks present");
@@ -358,7 +358,7 @@ fn killed_run_resumes_to_the_same_dataset() {
         .spawn()
         .unwrap();
     // Kill it (SIGKILL: nothing is flushed) once a few chunks are on disk, or let it end.
-    let marker = part.join("nk/written/c/3");
+    let marker = part.join("nk/written/c.3");
     while !marker.exists() {
         if child.try_wait().unwrap().is_some() {
             break;

@@ -271,9 +271,9 @@ static void corrupt_chunks(void) {
   ume_writer_free(w);
 
   char chunk[1400];
-  snprintf(chunk, sizeof chunk, "%s/cw/theta/c/0/0", ds);
+  snprintf(chunk, sizeof chunk, "%s/cw/theta/c.0.0", ds);
   CHECK(damage_file(chunk, 20, 4));
-  snprintf(chunk, sizeof chunk, "%s/cw/trajectories/c/1/0/0", ds);
+  snprintf(chunk, sizeof chunk, "%s/cw/trajectories/c.1.0.0", ds);
   CHECK(damage_file(chunk, 10, 0));
 
   ume_reader *r = NULL;
