@@ -421,6 +421,14 @@ typedef struct ume_writer_options {
    * Zarr format of a new world: 3 (default) or 2 (for readers without Zarr v3 support).
    */
   uint8_t zarr_format;
+  /**
+   * Samples per inner chunk (Zarr v3): each chunk file is a shard of inner chunks,
+   * compressed and checksummed one by one, so reading one sample decodes one inner
+   * chunk instead of the whole chunk. 0 = about 64 KiB of trajectories (a divisor of
+   * chunk_samples); equal to chunk_samples = no sharding; otherwise it must divide
+   * chunk_samples. Ignored for Zarr v2, which has no sharding.
+   */
+  uint32_t inner_chunk_samples;
 } ume_writer_options;
 
 #ifdef __cplusplus

@@ -2,16 +2,24 @@
 //! world, and in it the four float32 data arrays plus the `written` mask, all chunked along
 //! the sample axis only.
 
+use std::borrow::Cow;
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 
 use serde_json::{json, Value};
-use zarrs::array::{data_type, Array, ArrayBuilder};
+use zarrs::array::codec::CodecChain;
+use zarrs::array::ArrayToBytesCodecTraits;
+use zarrs::array::{
+    data_type, Array, ArrayBuilder, ArrayShardedReadableExt, ArrayShardedReadableExtCache,
+};
 use zarrs::group::{Group, GroupBuilder};
+use zarrs::metadata::v3::MetadataV3;
 use zarrs::storage::{ReadableStorageTraits, StoreKey, StorePrefix, WritableStorageTraits};
 
 use crate::codec::Codec;
 use crate::error::{from_array, from_storage, Error, ErrorKind, Result};
+use crate::shard::InnerLayout;
 use crate::store::AtomicFsStore;
 use crate::world::{ArrayKind, WorldDesc, WRITTEN};
 
@@ -20,6 +28,9 @@ pub const FORMAT_VERSION: &str = "0.1";
 
 /// Target size of one trajectories chunk when the caller does not choose a chunk length.
 pub const TARGET_CHUNK_BYTES: usize = 1 << 20;
+
+/// Target size of one inner chunk (the unit a random read decodes) of trajectories.
+pub const TARGET_INNER_CHUNK_BYTES: usize = 64 << 10;
 
 /// A stored float32 data array of a world.
 pub type DataArray = Array<AtomicFsStore>;
@@ -33,6 +44,11 @@ pub struct StorageOptions {
     pub clevel: Option<i32>,
     /// Samples per chunk (`None` = about 1 MiB of trajectories per chunk).
     pub chunk_samples: Option<u64>,
+    /// Samples per inner chunk of a shard (Zarr v3 `sharding_indexed`): a chunk file is
+    /// a shard of inner chunks compressed and checksummed one by one, so a read of one
+    /// sample decodes one inner chunk, not the whole chunk. `None` = about 64 KiB of
+    /// trajectories; equal to the chunk length = no sharding. Zarr v2 has no sharding.
+    pub inner_chunk_samples: Option<u64>,
     /// Append a crc32c checksum to every chunk.
     pub checksum: bool,
     /// fsync every stored value before it becomes visible.
@@ -47,6 +63,7 @@ impl Default for StorageOptions {
             codec: Codec::BloscLz4,
             clevel: None,
             chunk_samples: None,
+            inner_chunk_samples: None,
             checksum: true,
             durable: true,
             zarr_format: 3,
@@ -62,6 +79,11 @@ pub struct World {
     pub desc: WorldDesc,
     /// Samples per chunk.
     pub chunk_samples: u64,
+    /// Samples per inner chunk; equal to `chunk_samples` when the arrays are not sharded.
+    pub inner_chunk_samples: u64,
+    /// Per data array, its inner chunks (sharded arrays only): to decode and verify one
+    /// inner chunk on its own, and to build shards without zarrs' extra copies.
+    inner: [Option<Inner>; 4],
     /// Codec name as recorded in the world attributes (`blosc-lz4`, ...).
     pub codec: String,
     /// `theta`, `trajectories`, `irfs`, `shocks`, in [`ArrayKind::ALL`] order.
@@ -88,6 +110,41 @@ pub fn default_chunk_samples(desc: &WorldDesc) -> u64 {
     let ideal = (TARGET_CHUNK_BYTES as f64 / per_sample as f64).max(1.0);
     let pow2 = 2f64.powi(ideal.log2().round() as i32) as u64;
     pow2.clamp(1, desc.n_samples)
+}
+
+/// Inner chunk length used when the caller gives none: the divisor of `chunk_samples`
+/// (a shard holds whole inner chunks) closest to about 64 KiB of trajectories.
+pub fn default_inner_chunk_samples(desc: &WorldDesc, chunk_samples: u64) -> u64 {
+    let per_sample = (desc.sample_len(ArrayKind::Trajectories) * 4).max(1) as f64;
+    let ideal = (TARGET_INNER_CHUNK_BYTES as f64 / per_sample).max(1.0);
+    let off = |d: u64| (d as f64 / ideal).ln().abs();
+    let mut best = chunk_samples;
+    let mut d = 1;
+    while d * d <= chunk_samples {
+        if chunk_samples % d == 0 {
+            for cand in [d, chunk_samples / d] {
+                if off(cand) < off(best) {
+                    best = cand;
+                }
+            }
+        }
+        d += 1;
+    }
+    best
+}
+
+/// The inner chunk length for `opts`, checked against the chunk length.
+fn resolve_inner(desc: &WorldDesc, opts: &StorageOptions, chunk_samples: u64) -> Result<u64> {
+    if opts.zarr_format == 2 {
+        return Ok(chunk_samples);
+    }
+    match opts.inner_chunk_samples {
+        None | Some(0) => Ok(default_inner_chunk_samples(desc, chunk_samples)),
+        Some(i) if i <= chunk_samples && chunk_samples % i == 0 => Ok(i),
+        Some(i) => Err(Error::invalid(format!(
+            "inner_chunk_samples {i} does not divide chunk_samples {chunk_samples} (expected a divisor of it, or 0 for the default)"
+        ))),
+    }
 }
 
 impl World {
@@ -155,6 +212,7 @@ impl World {
         }
 
         let level = opts.codec.level(opts.clevel)?;
+        let inner_chunk_samples = resolve_inner(desc, opts, chunk_samples)?;
         let build = |kind: Option<ArrayKind>| -> Result<DataArray> {
             let (name, dims, dim_names, typesize): (&str, Vec<usize>, &[&str], usize) = match kind {
                 Some(k) => (k.name(), desc.sample_dims(k), k.dimension_names(), 4),
@@ -165,10 +223,17 @@ impl World {
             let mut chunk = vec![chunk_samples];
             chunk.extend(dims.iter().map(|&d| d as u64));
             let path = format!("{world_path}/{name}");
+            // The small `written` mask is read whole; the data arrays are sharded.
+            let inner = (kind.is_some() && inner_chunk_samples < chunk_samples).then(|| {
+                let mut inner = vec![inner_chunk_samples];
+                inner.extend(dims.iter().map(|&d| d as u64));
+                inner
+            });
             let spec = ArraySpec {
                 path: &path,
                 shape,
                 chunk,
+                inner,
                 float: typesize == 4,
                 dim_names,
             };
@@ -199,10 +264,13 @@ impl World {
         if format == 2 {
             consolidate_v2(&store)?;
         }
+        let inner = inner_layouts(&arrays)?;
         Ok(World {
             root: root.to_path_buf(),
             desc: desc.clone(),
             chunk_samples,
+            inner_chunk_samples,
+            inner,
             codec: opts.codec.name().to_string(),
             arrays,
             written,
@@ -293,10 +361,16 @@ impl World {
             open("shocks", desc.sample_dims(ArrayKind::Shocks))?,
         ];
         let written = open(WRITTEN, vec![])?;
+        let inner = inner_layouts(&arrays)?;
+        let inner_chunk_samples = inner[1]
+            .as_ref()
+            .map_or(chunk_samples, |i| i.shape[0].get());
         Ok(World {
             root: root.to_path_buf(),
             desc,
             chunk_samples,
+            inner_chunk_samples,
+            inner,
             codec,
             arrays,
             written,
@@ -338,6 +412,99 @@ impl World {
             .map_err(|e| from_array(&format!("reading chunk {c} of {}", array.path()), e))
     }
 
+    /// Samples per read unit of data array `a`: its inner chunk when sharded, else its
+    /// chunk.
+    pub fn read_unit_samples(&self, a: usize) -> u64 {
+        self.inner[a]
+            .as_ref()
+            .map_or(self.chunk_samples, |i| i.shape[0].get())
+    }
+
+    /// A per-read cache of shard indexes for data array `a`. Not kept across reads: a
+    /// writer may replace a shard, and a kept index would point into the old bytes.
+    pub fn shard_cache(&self, a: usize) -> Option<ArrayShardedReadableExtCache> {
+        self.inner[a]
+            .as_ref()
+            .map(|_| ArrayShardedReadableExtCache::new(&self.arrays[a]))
+    }
+
+    /// How to build shards of data array `a` by hand ([`crate::shard`]); `None` when it
+    /// is not sharded or its shard index is not the `[bytes(little), crc32c]` at the end
+    /// that [`crate::shard::encode_shard`] writes (a world made by another tool).
+    pub fn shard_layout(&self, a: usize) -> Option<InnerLayout<'_>> {
+        let inner = self.inner[a].as_ref().filter(|i| i.standard_index)?;
+        Some(InnerLayout {
+            codecs: &inner.codecs,
+            shape: &inner.shape,
+            data_type: self.arrays[a].data_type(),
+            fill_value: self.arrays[a].fill_value(),
+        })
+    }
+
+    /// Reads read unit `u` (see [`Self::read_unit_samples`]) of data array `a` as
+    /// float32, NaN where nothing is stored. A sharded array's inner chunk is fetched
+    /// alone (the shard index is decoded and checksum-verified by zarrs) and decoded
+    /// whole with its own codecs, so its crc32c is verified too: zarrs' partial decoders
+    /// skip that check.
+    pub fn read_unit_f32(
+        &self,
+        a: usize,
+        cache: Option<&ArrayShardedReadableExtCache>,
+        u: u64,
+    ) -> Result<Vec<f32>> {
+        let array = &self.arrays[a];
+        let (Some(inner), Some(cache)) = (&self.inner[a], cache) else {
+            return self.read_chunk_f32(array, u);
+        };
+        let chain = &inner.codecs;
+        let what = || {
+            let n = self.read_unit_samples(a);
+            format!(
+                "reading inner chunk {u} (samples {}..{}) of {}",
+                u * n,
+                ((u + 1) * n).min(self.desc.n_samples),
+                array.path()
+            )
+        };
+        let mut idx = vec![0u64; array.shape().len()];
+        idx[0] = u;
+        let shape = &inner.shape;
+        let len: u64 = shape.iter().map(|d| d.get()).product();
+        let encoded = array
+            .retrieve_encoded_subchunk(cache, &idx)
+            .map_err(|e| from_array(&what(), e))?;
+        let Some(encoded) = encoded else {
+            return Ok(vec![f32::NAN; len as usize]);
+        };
+        let decoded = chain
+            .decode(
+                Cow::Owned(encoded),
+                shape.as_slice(),
+                array.data_type(),
+                array.fill_value(),
+                &codec_options(),
+            )
+            .map_err(|e| from_array(&what(), e.into()))?;
+        let bytes = decoded
+            .into_fixed()
+            .map_err(|e| Error::internal(format!("{}: {e}", what())))?;
+        if bytes.len() as u64 != len * 4 {
+            return Err(Error::new(
+                ErrorKind::Format,
+                format!(
+                    "{}: {} bytes decoded, expected {}",
+                    what(),
+                    bytes.len(),
+                    len * 4
+                ),
+            ));
+        }
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+
     /// Reads chunk `c` of the `written` mask.
     pub fn read_mask_chunk(&self, c: u64) -> Result<Vec<u8>> {
         self.written
@@ -346,11 +513,66 @@ impl World {
     }
 }
 
+/// The inner chunks of a sharded data array.
+struct Inner {
+    codecs: Arc<CodecChain>,
+    shape: Vec<NonZeroU64>,
+    /// The shard index is `[bytes(little), crc32c]` at the end (what zarrs writes by
+    /// default and what [`crate::shard`] builds).
+    standard_index: bool,
+}
+
+/// The inner chunks of each data array, from its metadata (`None` for an array that is
+/// not sharded).
+fn inner_layouts(arrays: &[DataArray; 4]) -> Result<[Option<Inner>; 4]> {
+    let layout = |array: &DataArray| -> Result<Option<Inner>> {
+        let meta = serde_json::to_value(array.metadata())
+            .map_err(|e| Error::internal(format!("metadata of {}: {e}", array.path())))?;
+        let Some(codecs) = meta["codecs"].as_array() else {
+            return Ok(None); // Zarr v2
+        };
+        let Some(sharding) = codecs.iter().find(|c| c["name"] == "sharding_indexed") else {
+            return Ok(None);
+        };
+        let bad = |e: String| {
+            Error::new(
+                ErrorKind::Format,
+                format!("sharding codec of {}: {e}", array.path()),
+            )
+        };
+        let cfg = &sharding["configuration"];
+        let inner: Vec<MetadataV3> =
+            serde_json::from_value(cfg["codecs"].clone()).map_err(|e| bad(e.to_string()))?;
+        let chain = CodecChain::from_metadata(&inner).map_err(|e| bad(e.to_string()))?;
+        let shape: Vec<NonZeroU64> =
+            serde_json::from_value(cfg["chunk_shape"].clone()).map_err(|e| bad(e.to_string()))?;
+        if shape.len() != array.shape().len() {
+            return Err(bad(format!("inner chunk shape {shape:?}")));
+        }
+        let standard_index = cfg["index_location"].as_str().unwrap_or("end") == "end"
+            && cfg["index_codecs"]
+                == json!([{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]);
+        Ok(Some(Inner {
+            codecs: Arc::new(chain),
+            shape,
+            standard_index,
+        }))
+    };
+    Ok([
+        layout(&arrays[0])?,
+        layout(&arrays[1])?,
+        layout(&arrays[2])?,
+        layout(&arrays[3])?,
+    ])
+}
+
 /// What an array of a world looks like, independent of the Zarr format.
 struct ArraySpec<'a> {
     path: &'a str,
     shape: Vec<u64>,
     chunk: Vec<u64>,
+    /// Inner chunk shape when chunks are shards (Zarr v3 only).
+    inner: Option<Vec<u64>>,
     /// float32 (fill NaN) or uint8 (fill 0).
     float: bool,
     dim_names: &'a [&'a str],
@@ -502,6 +724,11 @@ fn create_array_v3(
         // writer's system time. Every Zarr v3 reader knows the "." separator.
         .chunk_key_encoding_default_separator(zarrs::array::ChunkKeySeparator::Dot)
         .dimension_names(Some(spec.dim_names.iter().copied()));
+    if let Some(inner) = &spec.inner {
+        // The codecs above then apply to each inner chunk; the shard index gets bytes +
+        // crc32c (zarrs' default) and sits at the end of the shard.
+        builder.subchunk_shape(inner.clone());
+    }
     let array = builder
         .build(store.clone(), spec.path)
         .map_err(|e| Error::internal(format!("array {}: {e}", spec.path)))?;
@@ -584,4 +811,72 @@ pub fn codec_options() -> zarrs::array::CodecOptions {
     zarrs::array::CodecOptions::default()
         .with_concurrent_target(1)
         .with_store_empty_chunks(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desc() -> WorldDesc {
+        WorldDesc::new("w", 1000, 200, 40, 8, 3, 3)
+    }
+
+    #[test]
+    fn default_inner_chunk_is_a_divisor_near_64_kib() {
+        // 2,400 B of trajectories per sample: 27 samples would be 64 KiB; 32 is the
+        // closest divisor of 512 (and of 64), 27 itself the closest of 27 * 5.
+        assert_eq!(default_inner_chunk_samples(&desc(), 512), 32);
+        assert_eq!(default_inner_chunk_samples(&desc(), 64), 32);
+        assert_eq!(default_inner_chunk_samples(&desc(), 135), 27);
+        assert_eq!(default_inner_chunk_samples(&desc(), 7), 7);
+        assert_eq!(default_inner_chunk_samples(&desc(), 1), 1);
+    }
+
+    fn create(name: &str, chunk: u64, inner: Option<u64>, format: u8) -> Result<World> {
+        let dir = std::env::temp_dir().join(format!("ume-ds-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let opts = StorageOptions {
+            chunk_samples: Some(chunk),
+            inner_chunk_samples: inner,
+            zarr_format: format,
+            ..StorageOptions::default()
+        };
+        World::create(&dir, &desc(), &opts, false)
+    }
+
+    #[test]
+    fn inner_chunk_option_is_checked_and_recorded() {
+        let err = create("bad", 512, Some(100), 3)
+            .err()
+            .expect("100 does not divide 512");
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(
+            err.message()
+                .contains("inner_chunk_samples 100 does not divide chunk_samples 512"),
+            "{}",
+            err.message()
+        );
+        assert!(create("big", 64, Some(128), 3).is_err());
+
+        let w = create("default", 512, None, 3).unwrap();
+        assert_eq!(w.inner_chunk_samples, 32);
+        assert!((0..4).all(|a| w.read_unit_samples(a) == 32 && w.shard_layout(a).is_some()));
+        let reopened = World::open(&w.root, "w").unwrap();
+        assert_eq!(reopened.inner_chunk_samples, 32);
+        assert!(reopened.shard_layout(1).is_some());
+        std::fs::remove_dir_all(&w.root).unwrap();
+
+        // inner == chunk: plain chunks, no sharding codec
+        let w = create("plain", 64, Some(64), 3).unwrap();
+        assert_eq!(w.inner_chunk_samples, 64);
+        assert!((0..4).all(|a| w.shard_layout(a).is_none() && w.shard_cache(a).is_none()));
+        let meta = std::fs::read_to_string(w.root.join("w/trajectories/zarr.json")).unwrap();
+        assert!(!meta.contains("sharding_indexed"), "{meta}");
+        std::fs::remove_dir_all(&w.root).unwrap();
+
+        // Zarr v2 has no sharding: the option is ignored
+        let w = create("v2", 64, Some(16), 2).unwrap();
+        assert_eq!(w.inner_chunk_samples, 64);
+        std::fs::remove_dir_all(&w.root).unwrap();
+    }
 }

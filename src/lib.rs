@@ -17,6 +17,7 @@ pub mod reader;
 pub mod reference;
 pub mod schema;
 pub mod seeds;
+pub mod shard;
 pub mod splits;
 pub mod store;
 pub mod world;

@@ -51,11 +51,7 @@ impl Reader {
 
     /// The part `[lo, hi)` of chunk `c` that falls in `[start, start + count)`.
     fn chunk_part(&self, c: u64, start: u64, count: u64) -> (usize, usize) {
-        let cs = self.world.chunk_samples;
-        let first = c * cs;
-        let lo = start.max(first) - first;
-        let hi = (start + count).min(first + cs) - first;
-        (lo as usize, hi as usize)
+        unit_part(self.world.chunk_samples, c, start, count)
     }
 
     /// How many samples are stored.
@@ -100,8 +96,9 @@ impl Reader {
     /// Copies samples `[start, start + count)` into the given buffers (`None` skips an
     /// array). Each buffer holds `count` per-sample blocks back to back, each in `layout`.
     /// Fails with [`ErrorKind::NotWritten`] if any sample of the range is not stored, and
-    /// with [`ErrorKind::Format`] if a chunk fails its checksum; whole chunks are decoded so
-    /// that every byte returned was verified.
+    /// with [`ErrorKind::Format`] if a chunk fails its checksum. Only the inner chunks
+    /// holding the range are read (whole chunks of an unsharded world), each decoded whole
+    /// so that every byte returned was verified.
     pub fn read_range<T: Float>(
         &self,
         start: u64,
@@ -127,17 +124,20 @@ impl Reader {
                 format!("sample {} was never written", start + pos as u64),
             ));
         }
-        let cs = self.world.chunk_samples;
         for (a, kind) in ArrayKind::ALL.iter().enumerate() {
             let Some(buf) = out[a].as_deref_mut() else {
                 continue;
             };
             let dims = desc.sample_dims(*kind);
             let per = desc.sample_len(*kind);
-            for c in start / cs..=(start + count - 1) / cs {
-                let data = self.world.read_chunk_f32(&self.world.arrays[a], c)?;
-                let (lo, hi) = self.chunk_part(c, start, count);
-                let first_out = (c * cs + lo as u64 - start) as usize;
+            // Whole inner chunks of a sharded array, else whole chunks: the smallest units
+            // whose checksum can be verified.
+            let us = self.world.read_unit_samples(a);
+            let cache = self.world.shard_cache(a);
+            for u in start / us..=(start + count - 1) / us {
+                let data = self.world.read_unit_f32(a, cache.as_ref(), u)?;
+                let (lo, hi) = unit_part(us, u, start, count);
+                let first_out = (u * us + lo as u64 - start) as usize;
                 for (j, k) in (lo..hi).enumerate() {
                     let s = first_out + j;
                     from_row_major_f32(
@@ -151,4 +151,12 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+/// The part `[lo, hi)` of unit `u` (units of `us` samples) in `[start, start + count)`.
+fn unit_part(us: u64, u: u64, start: u64, count: u64) -> (usize, usize) {
+    let first = u * us;
+    let lo = start.max(first) - first;
+    let hi = (start + count).min(first + us) - first;
+    (lo as usize, hi as usize)
 }

@@ -83,14 +83,24 @@ impl AtomicFsStore {
         target.with_file_name(format!(".{name}{TEMP_MARKER}{}-{n}", self.owner))
     }
 
-    fn write_atomic(&self, target: &Path, value: &[u8]) -> std::io::Result<()> {
+    /// Stores the concatenation of `parts` at `key`, as atomically as `set`, without
+    /// joining them in memory first (a shard's encoded inner chunks and its index).
+    pub fn set_parts(&self, key: &StoreKey, parts: &[&[u8]]) -> Result<()> {
+        let path = self.inner.key_to_fspath(key);
+        self.write_atomic(&path, parts)
+            .map_err(|e| Error::io("cannot write", &path, &e))
+    }
+
+    fn write_atomic(&self, target: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
         let tmp = self.temp_path(target);
         let result = (|| {
             let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(value)?;
+            for part in parts {
+                f.write_all(part)?;
+            }
             if self.early_writeback.load(Ordering::Relaxed) {
                 start_writeback(&f);
             }
@@ -204,7 +214,7 @@ impl ListableStorageTraits for AtomicFsStore {
 impl WritableStorageTraits for AtomicFsStore {
     fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
         let path = self.inner.key_to_fspath(key);
-        self.write_atomic(&path, &value)
+        self.write_atomic(&path, &[&value])
             .map_err(|e| StorageError::IOError(Arc::new(e)))
     }
 

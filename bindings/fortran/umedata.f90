@@ -109,6 +109,7 @@ module umedata
     integer(c_int8_t) :: fsync
     integer(c_int8_t) :: rewrite
     integer(c_int8_t) :: zarr_format
+    integer(c_int32_t) :: inner_chunk_samples
   end type writer_options_c
 
   type, bind(C) :: world_desc_c  ! C: ume_world_desc

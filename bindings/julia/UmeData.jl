@@ -68,6 +68,7 @@ struct WriterOptions  # C: ume_writer_options
     fsync::UInt8
     rewrite::UInt8
     zarr_format::UInt8
+    inner_chunk_samples::UInt32
 end
 
 struct WorldShape  # C: ume_world_shape
@@ -145,7 +146,7 @@ mutable struct Writer
         d = ccall((:ume_writer_options_default, libumedata), WriterOptions, ())
         opts = WriterOptions(codec, clevel, chunk_samples, n_threads, d.max_open_chunks,
                              overwrite, allow_nonfinite, d.checksum, d.fsync, d.rewrite,
-                             d.zarr_format)
+                             d.zarr_format, d.inner_chunk_samples)
         id_bufs, _ = c_names([world_id])
         pn = param_names === nothing ? nothing : c_names(param_names)
         sn = shock_names === nothing ? nothing : c_names(shock_names)

@@ -57,6 +57,7 @@ fn world_facts(dir: &Path, id: &str) -> Result<Value> {
         "observables": d.obs_names,
         "codec": world.codec,
         "chunk_samples": world.chunk_samples,
+        "inner_chunk_samples": world.inner_chunk_samples,
         "n_chunks": world.n_chunks(),
         "arrays": arrays,
         "raw_bytes": raw_total,
@@ -179,9 +180,14 @@ pub fn run(dir: &Path, as_json: bool) -> Result<()> {
             w["samples_written"], w["samples_missing"]
         );
         println!(
-            "  storage      codec {}  chunk {} samples  {} chunks  stored {} / raw {}  ratio {:.3}",
+            "  storage      codec {}  chunk {} samples ({})  {} chunks  stored {} / raw {}  ratio {:.3}",
             w["codec"].as_str().unwrap_or("?"),
             w["chunk_samples"],
+            if w["inner_chunk_samples"] == w["chunk_samples"] {
+                "not sharded".to_string()
+            } else {
+                format!("shards of {}-sample inner chunks", w["inner_chunk_samples"])
+            },
             w["n_chunks"],
             human_bytes(w["stored_bytes"].as_u64().unwrap_or(0)),
             human_bytes(w["raw_bytes"].as_u64().unwrap_or(0)),

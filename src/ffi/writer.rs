@@ -76,6 +76,12 @@ pub struct ume_writer_options {
     pub rewrite: u8,
     /// Zarr format of a new world: 3 (default) or 2 (for readers without Zarr v3 support).
     pub zarr_format: u8,
+    /// Samples per inner chunk (Zarr v3): each chunk file is a shard of inner chunks,
+    /// compressed and checksummed one by one, so reading one sample decodes one inner
+    /// chunk instead of the whole chunk. 0 = about 64 KiB of trajectories (a divisor of
+    /// chunk_samples); equal to chunk_samples = no sharding; otherwise it must divide
+    /// chunk_samples. Ignored for Zarr v2, which has no sharding.
+    pub inner_chunk_samples: u32,
 }
 
 /// Raw and stored bytes of one array.
@@ -122,6 +128,7 @@ pub extern "C" fn ume_writer_options_default() -> ume_writer_options {
         fsync: 1,
         rewrite: 0,
         zarr_format: 3,
+        inner_chunk_samples: 0,
     }
 }
 
@@ -166,6 +173,8 @@ fn convert_options(o: &ume_writer_options) -> Result<WriterOptions> {
         l => Some(l),
     };
     opts.storage.chunk_samples = (o.chunk_samples != 0).then_some(o.chunk_samples);
+    opts.storage.inner_chunk_samples =
+        (o.inner_chunk_samples != 0).then_some(u64::from(o.inner_chunk_samples));
     opts.storage.checksum = flag(o.checksum, "checksum")?;
     opts.storage.durable = flag(o.fsync, "fsync")?;
     opts.threads = o.n_threads as usize;

@@ -86,6 +86,14 @@ static void create_invalid_arguments(void) {
   EXPECT_ERR(ume_writer_create(path, &d, &o, &w), UME_ERR_INVALID_ARGUMENT, CREATE, "codec",
              "99");
   CHECK(w == NULL);
+
+  /* inner chunks must tile the chunk: 3 does not divide 4 */
+  o = ume_writer_options_default();
+  o.chunk_samples = 4;
+  o.inner_chunk_samples = 3;
+  EXPECT_ERR(ume_writer_create(path, &d, &o, &w), UME_ERR_INVALID_ARGUMENT, CREATE,
+             "inner_chunk_samples 3", "chunk_samples 4");
+  CHECK(w == NULL);
 }
 
 /* ---- ume_writer_create: the file system says no ----------------------------------------- */

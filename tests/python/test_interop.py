@@ -108,11 +108,22 @@ def test_dimension_names(world, name):
     assert tuple(world[name].metadata.dimension_names) == DIMS[name]
 
 
+# The data arrays are sharded: a shard per 64-sample chunk, holding inner chunks of 32
+# samples (umedata's default: the divisor of the chunk closest to 64 KiB of trajectories,
+# here 2,400 B per sample), each compressed and checksummed alone, so that reading one
+# sample decodes 32 samples, not 64. The small `written` mask is not sharded.
+INNER_SAMPLES = 32
+
+
 @pytest.mark.parametrize("name", ALL_ARRAYS)
 def test_chunked_along_samples_only(dataset, world, name):
     arr = world[name]
-    assert arr.chunks == (CHUNK_SAMPLES,) + SHAPES[name][1:]
-    assert arr.shards is None
+    if name == "written":
+        assert arr.chunks == (CHUNK_SAMPLES,)
+        assert arr.shards is None
+    else:
+        assert arr.shards == (CHUNK_SAMPLES,) + SHAPES[name][1:]
+        assert arr.chunks == (INNER_SAMPLES,) + SHAPES[name][1:]
     # 300 samples / 64 per chunk: chunks 0..4 on disk, the last one partial (44 samples).
     n_chunks = -(-N_SAMPLES // CHUNK_SAMPLES)
     assert n_chunks == 5
@@ -148,8 +159,16 @@ def test_no_stray_files(dataset):
 
 @pytest.mark.parametrize("name", ALL_ARRAYS)
 def test_codec_chain(world, name, report):
-    """bytes (little endian) -> blosc or zstd -> crc32c, the last one checked on every read."""
+    """bytes (little endian) -> blosc or zstd -> crc32c, the last one checked on every read;
+    for the data arrays inside sharding_indexed (per inner chunk), whose index is
+    checksummed too."""
     codecs = [c.to_dict() for c in world[name].metadata.codecs]
+    if name != "written":
+        assert [c["name"] for c in codecs] == ["sharding_indexed"]
+        cfg = codecs[0]["configuration"]
+        assert [c["name"] for c in cfg["index_codecs"]] == ["bytes", "crc32c"]
+        assert cfg.get("index_location", "end") == "end"
+        codecs = cfg["codecs"]
     names = [c["name"] for c in codecs]
     assert names[0] == "bytes"
     if DTYPES[name].itemsize > 1:
@@ -262,6 +281,9 @@ def test_tensorstore_reads(dataset, zarr_values, expected, name):
     np.testing.assert_array_equal(got, zarr_values[name])
     if name in expected:
         np.testing.assert_allclose(got, expected[name], rtol=RTOL, atol=ATOL)
+        # one sample alone: tensorstore reads a single inner chunk of the shard
+        one = store[123].read().result()
+        np.testing.assert_array_equal(one, zarr_values[name][123])
 
 
 # ---------------------------------------------------------------- manifest (when written)
