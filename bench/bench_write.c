@@ -16,6 +16,8 @@
  *                        in peers.py read the same file), else generate it in memory
  *   UME_BENCH_POOL       pool size when generated (default 1024)
  *   UME_BENCH_CHUNK      samples per chunk (default 0 = the library's choice)
+ *   UME_BENCH_INNER      samples per inner chunk of a shard (default 0 = the library's
+ *                        choice; = UME_BENCH_CHUNK for unsharded chunks)
  *   UME_BENCH_NOFSYNC=1  opts.fsync = 0
  *   UME_BENCH_MAX_OPEN, UME_BENCH_WORKERS   opts.max_open_chunks, opts.n_threads
  *   UME_BENCH_LABEL      free text copied into the JSON line
@@ -121,6 +123,7 @@ int main(int argc, char **argv) {
   if (getenv("UME_BENCH_MAX_OPEN")) o.max_open_chunks = (uint32_t)atoi(getenv("UME_BENCH_MAX_OPEN"));
   if (getenv("UME_BENCH_WORKERS")) o.n_threads = (uint32_t)atoi(getenv("UME_BENCH_WORKERS"));
   if (getenv("UME_BENCH_CHUNK")) o.chunk_samples = strtoull(getenv("UME_BENCH_CHUNK"), NULL, 10);
+  if (getenv("UME_BENCH_INNER")) o.inner_chunk_samples = (uint32_t)strtoul(getenv("UME_BENCH_INNER"), NULL, 10);
   if (strcmp(codec, "zstd") == 0) o.codec = UME_CODEC_ZSTD;
   else if (strcmp(codec, "blosc-zstd") == 0) o.codec = UME_CODEC_BLOSC_ZSTD;
   else if (strcmp(codec, "none") == 0) o.codec = UME_CODEC_NONE;
@@ -189,12 +192,12 @@ int main(int argc, char **argv) {
          "\"seconds\": %.3f, \"us_per_sample\": %.2f, \"raw_MB_per_s\": %.1f, "
          "\"stored_over_raw\": %.3f, \"peak_rss_MiB\": %.1f, \"samples_written\": %llu, "
          "\"fsync\": %d, \"pool\": %llu, \"pool_MiB\": %.1f, \"rss_before_create_MiB\": %.1f, "
-         "\"chunk_samples_opt\": %llu, \"calls_seconds\": %.3f, \"finalize_seconds\": %.3f, "
+         "\"chunk_samples_opt\": %llu, \"inner_chunk_samples_opt\": %u, \"calls_seconds\": %.3f, \"finalize_seconds\": %.3f, "
          "\"raw_bytes\": %llu, \"stored_bytes\": %llu, \"label\": \"%s\"}\n",
          (unsigned long long)n, threads, f64f ? "f64-F" : "f32-C", codec, dt, 1e6 * dt / (double)n,
          (double)raw / dt / 1e6, (double)stored / (double)raw, (double)ru.ru_maxrss / 1024.0,
          (unsigned long long)s.samples_written, o.fsync, (unsigned long long)pool_n, pool_MiB,
-         rss_base, (unsigned long long)o.chunk_samples, t_calls, dt - t_calls,
+         rss_base, (unsigned long long)o.chunk_samples, o.inner_chunk_samples, t_calls, dt - t_calls,
          (unsigned long long)raw, (unsigned long long)stored, label ? label : "");
   if (s.samples_written != n) {
     fprintf(stderr, "bench_write: every write returned UME_OK but finalize reports %llu samples "
