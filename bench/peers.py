@@ -262,7 +262,10 @@ def read(kind, path, n_random):
         g = zarr.open_group(path, mode="r")
         arrs = {name: g[name] for name in SHAPES}
         n = arrs["theta"].shape[0]
-        cs = arrs["trajectories"].chunks[0]
+        # One stored chunk file per slice: the shard when the array is sharded (its
+        # `.chunks` are then the small inner chunks), else the chunk.
+        t = arrs["trajectories"]
+        cs = (t.shards or t.chunks)[0]
         t0 = time.perf_counter()
         for start in range(0, n, cs):
             for a in arrs.values():

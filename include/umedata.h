@@ -390,10 +390,12 @@ typedef struct ume_writer_options {
    */
   uint32_t n_threads;
   /**
-   * Partially filled chunks kept in memory; 0 = about 16 MiB worth. A thread that would
-   * open one more waits while other threads keep filling the open ones (in-order writes
-   * from several threads drift apart a little); when none does (out-of-order writes),
-   * the oldest is stored early and read back once if more of its samples arrive.
+   * Partially filled chunks kept in memory; 0 = about 8 MiB worth, and at least one per
+   * caller thread plus one (callers writing their own blocks of samples each keep one
+   * open). A thread that would open one more waits while other threads keep filling the
+   * open ones (in-order writes from several threads drift apart a little); when none
+   * does (out-of-order writes), the oldest is stored early and read back once if more
+   * of its samples arrive.
    */
   uint32_t max_open_chunks;
   /**

@@ -3,13 +3,16 @@
 //!
 //! # Memory bound
 //! A chunk buffer is allocated when its first sample arrives and handed to the workers when
-//! its last sample arrives. At most `max_open_chunks` buffers stay partially filled; when a
-//! write opens one more, the oldest partial buffer is stored as it is (unwritten samples stay
-//! NaN, the `written` mask says which are real). If later samples of such a chunk arrive,
-//! the chunk is read back and completed (one read-modify-write per eviction, never per
-//! sample). In-order writes from any number of threads never evict; purely random-order
-//! writes of a world with more chunks than `max_open_chunks` do.
-//! Peak memory ≈ (max_open_chunks + 2 × threads + callers) × chunk bytes.
+//! its last sample arrives. At most `max_open_chunks` buffers stay partially filled (by
+//! default about 8 MiB worth, but at least one more than the number of caller threads, so
+//! that callers each filling their own block of samples never wait for each other). A
+//! caller that would open one more waits while the others keep filling the open ones; when
+//! none does, the oldest partial buffer is stored as it is (unwritten samples stay NaN, the
+//! `written` mask says which are real). If later samples of such a chunk arrive, the chunk
+//! is read back and completed (one read-modify-write per eviction, never per sample).
+//! In-order writes from any number of threads do not evict; random-order writes of a world
+//! with more chunks than `max_open_chunks` do.
+//! Peak memory ≈ (max_open_chunks + callers + threads) × chunk bytes.
 //!
 //! # Durability order
 //! The data chunks of a chunk index are stored (atomically, see [`crate::store`]) before the
@@ -41,7 +44,8 @@ pub struct WriterOptions {
     pub storage: StorageOptions,
     /// Compression worker threads (0 = number of cores).
     pub threads: usize,
-    /// Partially filled chunks kept in memory (0 = about 16 MiB worth, at least 2).
+    /// Partially filled chunks kept in memory (0 = about 8 MiB worth, at least 2 and at
+    /// least one more than the number of caller threads).
     pub max_open_chunks: usize,
     /// Replace an existing world of the same id.
     pub overwrite: bool,
@@ -145,6 +149,8 @@ struct Shared {
     pending_error: Mutex<Option<Error>>,
     has_pending_error: AtomicBool,
     max_open: usize,
+    /// `max_open` is the default, so it grows with the number of callers.
+    max_open_auto: bool,
     /// Per-sample dimensions and lengths of the four arrays (computed once).
     dims: [Vec<usize>; 4],
     lens: [usize; 4],
@@ -299,8 +305,9 @@ impl Writer {
             opts.threads
         };
         let chunk_bytes = world.chunk_samples as usize * world.desc.sample_bytes();
+        // 0: about 8 MiB worth, and at least callers + 1 (see admit_new_chunk).
         let max_open = if opts.max_open_chunks == 0 {
-            ((16usize << 20) / chunk_bytes.max(1)).max(2)
+            ((8usize << 20) / chunk_bytes.max(1)).max(2)
         } else {
             opts.max_open_chunks
         };
@@ -317,10 +324,11 @@ impl Writer {
             pending_error: Mutex::new(None),
             has_pending_error: AtomicBool::new(false),
             max_open,
+            max_open_auto: opts.max_open_chunks == 0,
             dims: ArrayKind::ALL.map(|k| world.desc.sample_dims(k)),
             lens: ArrayKind::ALL.map(|k| world.desc.sample_len(k)),
             queued: AtomicUsize::new(0),
-            max_queued: threads + 1,
+            max_queued: threads,
             active_writers: AtomicUsize::new(0),
             placed: AtomicU64::new(0),
             stored_early: AtomicU64::new(0),
@@ -613,11 +621,18 @@ impl Writer {
                 let lowest = stuck.iter().min().copied().unwrap_or(want);
                 (stuck.len() >= callers, lowest == want)
             };
+            // Callers writing their own blocks of samples (OpenMP static schedule) need one
+            // open chunk each: the default budget allows that.
+            let budget = if shared.max_open_auto {
+                shared.max_open.max(callers + 1)
+            } else {
+                shared.max_open
+            };
             if queued < shared.max_queued {
-                if open < shared.max_open {
+                if open < budget {
                     return Ok(());
                 }
-                if callers > 1 && all_waiting && laggard && open < shared.max_open + callers - 1 {
+                if callers > 1 && all_waiting && laggard && open < budget + callers - 1 {
                     return Ok(());
                 }
             }

@@ -58,10 +58,12 @@ pub struct ume_writer_options {
     pub chunk_samples: u64,
     /// Compression threads; 0 = one per core.
     pub n_threads: u32,
-    /// Partially filled chunks kept in memory; 0 = about 16 MiB worth. A thread that would
-    /// open one more waits while other threads keep filling the open ones (in-order writes
-    /// from several threads drift apart a little); when none does (out-of-order writes),
-    /// the oldest is stored early and read back once if more of its samples arrive.
+    /// Partially filled chunks kept in memory; 0 = about 8 MiB worth, and at least one per
+    /// caller thread plus one (callers writing their own blocks of samples each keep one
+    /// open). A thread that would open one more waits while other threads keep filling the
+    /// open ones (in-order writes from several threads drift apart a little); when none
+    /// does (out-of-order writes), the oldest is stored early and read back once if more
+    /// of its samples arrive.
     pub max_open_chunks: u32,
     /// 1 = replace an existing world of the same id; 0 = fail with UME_ERR_ALREADY_EXISTS.
     pub overwrite: u8,
