@@ -16,9 +16,9 @@
 #include <stdint.h>
 
 #define UME_VERSION_MAJOR 0
-#define UME_VERSION_MINOR 1
+#define UME_VERSION_MINOR 2
 #define UME_VERSION_PATCH 0
-#define UME_VERSION_STRING "0.1.0"
+#define UME_VERSION_STRING "0.2.0"
 
 /**
  * Row-major (C) buffers: `traj[t][o]` at `t * n_obs + o`.

@@ -3,15 +3,16 @@
 //! the sample axis only.
 
 use std::borrow::Cow;
+use std::io::{Read, Seek, SeekFrom};
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 
 use serde_json::{json, Value};
-use zarrs::array::codec::CodecChain;
-use zarrs::array::ArrayToBytesCodecTraits;
+use zarrs::array::codec::{CodecChain, Crc32cCodec};
 use zarrs::array::{
-    data_type, Array, ArrayBuilder, ArrayShardedReadableExt, ArrayShardedReadableExtCache,
+    data_type, Array, ArrayBuilder, ArrayToBytesCodecTraits, BytesRepresentation,
+    BytesToBytesCodecTraits,
 };
 use zarrs::group::{Group, GroupBuilder};
 use zarrs::metadata::v3::MetadataV3;
@@ -113,7 +114,9 @@ pub fn default_chunk_samples(desc: &WorldDesc) -> u64 {
 }
 
 /// Inner chunk length used when the caller gives none: the divisor of `chunk_samples`
-/// (a shard holds whole inner chunks) closest to about 64 KiB of trajectories.
+/// (a shard holds whole inner chunks) closest to about 64 KiB of trajectories, if one is
+/// within a factor 4 of that; else `chunk_samples` itself (no sharding: a chunk length
+/// such as 997 would otherwise get one-sample inner chunks).
 pub fn default_inner_chunk_samples(desc: &WorldDesc, chunk_samples: u64) -> u64 {
     let per_sample = (desc.sample_len(ArrayKind::Trajectories) * 4).max(1) as f64;
     let ideal = (TARGET_INNER_CHUNK_BYTES as f64 / per_sample).max(1.0);
@@ -123,7 +126,7 @@ pub fn default_inner_chunk_samples(desc: &WorldDesc, chunk_samples: u64) -> u64 
     while d * d <= chunk_samples {
         if chunk_samples % d == 0 {
             for cand in [d, chunk_samples / d] {
-                if off(cand) < off(best) {
+                if off(cand) <= 4f64.ln() && off(cand) < off(best) {
                     best = cand;
                 }
             }
@@ -420,14 +423,6 @@ impl World {
             .map_or(self.chunk_samples, |i| i.shape[0].get())
     }
 
-    /// A per-read cache of shard indexes for data array `a`. Not kept across reads: a
-    /// writer may replace a shard, and a kept index would point into the old bytes.
-    pub fn shard_cache(&self, a: usize) -> Option<ArrayShardedReadableExtCache> {
-        self.inner[a]
-            .as_ref()
-            .map(|_| ArrayShardedReadableExtCache::new(&self.arrays[a]))
-    }
-
     /// How to build shards of data array `a` by hand ([`crate::shard`]); `None` when it
     /// is not sharded or its shard index is not the `[bytes(little), crc32c]` at the end
     /// that [`crate::shard::encode_shard`] writes (a world made by another tool).
@@ -442,62 +437,99 @@ impl World {
     }
 
     /// Reads read unit `u` (see [`Self::read_unit_samples`]) of data array `a` as
-    /// float32, NaN where nothing is stored. A sharded array's inner chunk is fetched
-    /// alone (the shard index is decoded and checksum-verified by zarrs) and decoded
-    /// whole with its own codecs, so its crc32c is verified too: zarrs' partial decoders
-    /// skip that check.
-    pub fn read_unit_f32(
-        &self,
-        a: usize,
-        cache: Option<&ArrayShardedReadableExtCache>,
-        u: u64,
-    ) -> Result<Vec<f32>> {
+    /// float32, NaN where nothing is stored.
+    ///
+    /// A sharded array's inner chunk is read from the shard file with one open: its index
+    /// (checksum verified), then the inner chunk's bytes, decoded whole with its own codecs
+    /// so its crc32c is verified too (zarrs' partial decoders skip that check, and its
+    /// sub-chunk lookup overflows on an absent inner chunk). Shards whose index is not the
+    /// standard `[bytes, crc32c]` at the end are decoded whole.
+    pub fn read_unit_f32(&self, a: usize, u: u64) -> Result<Vec<f32>> {
         let array = &self.arrays[a];
-        let (Some(inner), Some(cache)) = (&self.inner[a], cache) else {
+        let Some(inner) = &self.inner[a] else {
             return self.read_chunk_f32(array, u);
         };
-        let chain = &inner.codecs;
+        let us = inner.shape[0].get();
+        let per_shard = self.chunk_samples / us;
+        let (c, j) = (u / per_shard, (u % per_shard) as usize);
+        let len = inner.shape.iter().map(|d| d.get()).product::<u64>() as usize;
+        if !inner.standard_index {
+            let shard = self.read_chunk_f32(array, c)?;
+            return Ok(shard[j * len..(j + 1) * len].to_vec());
+        }
         let what = || {
-            let n = self.read_unit_samples(a);
             format!(
                 "reading inner chunk {u} (samples {}..{}) of {}",
-                u * n,
-                ((u + 1) * n).min(self.desc.n_samples),
+                u * us,
+                ((u + 1) * us).min(self.desc.n_samples),
                 array.path()
             )
         };
+        let format_err = |m: String| Error::new(ErrorKind::Format, format!("{}: {m}", what()));
         let mut idx = vec![0u64; array.shape().len()];
-        idx[0] = u;
-        let shape = &inner.shape;
-        let len: u64 = shape.iter().map(|d| d.get()).product();
-        let encoded = array
-            .retrieve_encoded_subchunk(cache, &idx)
-            .map_err(|e| from_array(&what(), e))?;
-        let Some(encoded) = encoded else {
-            return Ok(vec![f32::NAN; len as usize]);
+        idx[0] = c;
+        let path = self.root.join(array.chunk_key(&idx).as_str());
+        let mut f = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![f32::NAN; len]),
+            Err(e) => return Err(Error::io("cannot open", &path, &e)),
         };
-        let decoded = chain
+        let io = |e: std::io::Error| Error::io("cannot read", &path, &e);
+        let size = f.metadata().map_err(io)?.len();
+        let index_len = per_shard * 16 + 4;
+        if size < index_len {
+            return Err(format_err(format!(
+                "shard of {size} bytes is shorter than its {index_len}-byte index"
+            )));
+        }
+        let mut index = vec![0u8; index_len as usize];
+        f.seek(SeekFrom::Start(size - index_len)).map_err(io)?;
+        f.read_exact(&mut index).map_err(io)?;
+        let index = Crc32cCodec::new()
+            .decode(
+                Cow::Owned(index),
+                &BytesRepresentation::FixedSize(index_len - 4),
+                &codec_options(),
+            )
+            .map_err(|e| format_err(format!("shard index: {e}")))?;
+        let entry = |k: usize| {
+            let b = &index[j * 16 + k * 8..j * 16 + k * 8 + 8];
+            u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+        };
+        let (offset, nbytes) = (entry(0), entry(1));
+        if offset == u64::MAX && nbytes == u64::MAX {
+            return Ok(vec![f32::NAN; len]);
+        }
+        if offset
+            .checked_add(nbytes)
+            .is_none_or(|end| end > size - index_len)
+        {
+            return Err(format_err(format!(
+                "index entry ({offset}, {nbytes}) points outside the shard's {size} bytes"
+            )));
+        }
+        let mut encoded = vec![0u8; nbytes as usize];
+        f.seek(SeekFrom::Start(offset)).map_err(io)?;
+        f.read_exact(&mut encoded).map_err(io)?;
+        let decoded = inner
+            .codecs
             .decode(
                 Cow::Owned(encoded),
-                shape.as_slice(),
+                &inner.shape,
                 array.data_type(),
                 array.fill_value(),
                 &codec_options(),
             )
-            .map_err(|e| from_array(&what(), e.into()))?;
+            .map_err(|e| format_err(e.to_string()))?;
         let bytes = decoded
             .into_fixed()
-            .map_err(|e| Error::internal(format!("{}: {e}", what())))?;
-        if bytes.len() as u64 != len * 4 {
-            return Err(Error::new(
-                ErrorKind::Format,
-                format!(
-                    "{}: {} bytes decoded, expected {}",
-                    what(),
-                    bytes.len(),
-                    len * 4
-                ),
-            ));
+            .map_err(|e| format_err(e.to_string()))?;
+        if bytes.len() != len * 4 {
+            return Err(format_err(format!(
+                "{} bytes decoded, expected {}",
+                bytes.len(),
+                len * 4
+            )));
         }
         Ok(bytes
             .chunks_exact(4)
@@ -830,6 +862,8 @@ mod tests {
         assert_eq!(default_inner_chunk_samples(&desc(), 135), 27);
         assert_eq!(default_inner_chunk_samples(&desc(), 7), 7);
         assert_eq!(default_inner_chunk_samples(&desc(), 1), 1);
+        // a prime chunk length: no divisor near 27, plain chunks rather than 1-sample ones
+        assert_eq!(default_inner_chunk_samples(&desc(), 997), 997);
     }
 
     fn create(name: &str, chunk: u64, inner: Option<u64>, format: u8) -> Result<World> {
@@ -869,7 +903,7 @@ mod tests {
         // inner == chunk: plain chunks, no sharding codec
         let w = create("plain", 64, Some(64), 3).unwrap();
         assert_eq!(w.inner_chunk_samples, 64);
-        assert!((0..4).all(|a| w.shard_layout(a).is_none() && w.shard_cache(a).is_none()));
+        assert!((0..4).all(|a| w.shard_layout(a).is_none() && w.read_unit_samples(a) == 64));
         let meta = std::fs::read_to_string(w.root.join("w/trajectories/zarr.json")).unwrap();
         assert!(!meta.contains("sharding_indexed"), "{meta}");
         std::fs::remove_dir_all(&w.root).unwrap();

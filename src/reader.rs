@@ -133,9 +133,8 @@ impl Reader {
             // Whole inner chunks of a sharded array, else whole chunks: the smallest units
             // whose checksum can be verified.
             let us = self.world.read_unit_samples(a);
-            let cache = self.world.shard_cache(a);
             for u in start / us..=(start + count - 1) / us {
-                let data = self.world.read_unit_f32(a, cache.as_ref(), u)?;
+                let data = self.world.read_unit_f32(a, u)?;
                 let (lo, hi) = unit_part(us, u, start, count);
                 let first_out = (u * us + lo as u64 - start) as usize;
                 for (j, k) in (lo..hi).enumerate() {
