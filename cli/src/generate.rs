@@ -58,6 +58,11 @@ pub struct Args {
     /// Samples per chunk (default: about 1 MiB of trajectories).
     #[arg(long)]
     pub chunk_samples: Option<u64>,
+    /// Samples per inner chunk, the unit a random read decodes (each chunk is a shard of
+    /// inner chunks); must divide the chunk length. Default: about 64 KiB of trajectories;
+    /// equal to the chunk length for plain, unsharded chunks.
+    #[arg(long)]
+    pub inner_chunk_samples: Option<u64>,
     /// Dataset version recorded in the manifest (semver).
     #[arg(long, default_value = "1.0.0")]
     pub version: String,
@@ -173,6 +178,7 @@ pub fn run(a: &Args) -> Result<()> {
         storage: StorageOptions {
             codec: parse_codec(&a.codec)?,
             chunk_samples: a.chunk_samples,
+            inner_chunk_samples: a.inner_chunk_samples,
             ..StorageOptions::default()
         },
         threads,
