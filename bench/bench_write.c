@@ -193,12 +193,13 @@ int main(int argc, char **argv) {
          "\"stored_over_raw\": %.3f, \"peak_rss_MiB\": %.1f, \"samples_written\": %llu, "
          "\"fsync\": %d, \"pool\": %llu, \"pool_MiB\": %.1f, \"rss_before_create_MiB\": %.1f, "
          "\"chunk_samples_opt\": %llu, \"inner_chunk_samples_opt\": %u, \"calls_seconds\": %.3f, \"finalize_seconds\": %.3f, "
-         "\"raw_bytes\": %llu, \"stored_bytes\": %llu, \"label\": \"%s\"}\n",
+         "\"raw_bytes\": %llu, \"stored_bytes\": %llu, \"chunks_stored_early\": %llu, \"label\": \"%s\"}\n",
          (unsigned long long)n, threads, f64f ? "f64-F" : "f32-C", codec, dt, 1e6 * dt / (double)n,
          (double)raw / dt / 1e6, (double)stored / (double)raw, (double)ru.ru_maxrss / 1024.0,
          (unsigned long long)s.samples_written, o.fsync, (unsigned long long)pool_n, pool_MiB,
          rss_base, (unsigned long long)o.chunk_samples, o.inner_chunk_samples, t_calls, dt - t_calls,
-         (unsigned long long)raw, (unsigned long long)stored, label ? label : "");
+         (unsigned long long)raw, (unsigned long long)stored,
+         (unsigned long long)s.chunks_stored_early, label ? label : "");
   if (s.samples_written != n) {
     fprintf(stderr, "bench_write: every write returned UME_OK but finalize reports %llu samples "
             "written, expected %llu\n", (unsigned long long)s.samples_written, (unsigned long long)n);

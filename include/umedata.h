@@ -333,6 +333,12 @@ typedef struct ume_summary {
    * Per-array sizes.
    */
   struct ume_array_stats shocks;
+  /**
+   * Partial chunks stored early to stay within `max_open_chunks` (each is read back
+   * when more of its samples arrive). 0 for writes in sample order; many means the
+   * write order is costing read-backs (raise max_open_chunks or write in order).
+   */
+  uint64_t chunks_stored_early;
 } ume_summary;
 
 /**

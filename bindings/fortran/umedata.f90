@@ -95,6 +95,7 @@ module umedata
     type(ume_array_stats) :: trajectories
     type(ume_array_stats) :: irfs
     type(ume_array_stats) :: shocks
+    integer(c_int64_t) :: chunks_stored_early = 0
   end type ume_summary
 
   type, bind(C) :: writer_options_c  ! C: ume_writer_options

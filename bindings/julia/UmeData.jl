@@ -94,6 +94,7 @@ struct Summary  # C: ume_summary
     trajectories::ArrayStats
     irfs::ArrayStats
     shocks::ArrayStats
+    chunks_stored_early::UInt64
 end
 
 # ---- errors ------------------------------------------------------------------------------

@@ -112,6 +112,10 @@ pub struct ume_summary {
     pub irfs: ume_array_stats,
     /// Per-array sizes.
     pub shocks: ume_array_stats,
+    /// Partial chunks stored early to stay within `max_open_chunks` (each is read back
+    /// when more of its samples arrive). 0 for writes in sample order; many means the
+    /// write order is costing read-backs (raise max_open_chunks or write in order).
+    pub chunks_stored_early: u64,
 }
 
 /// The default options: blosc-lz4 with byte shuffle, automatic chunking and threads,
@@ -367,6 +371,7 @@ pub(crate) fn summary(s: &Summary) -> ume_summary {
         trajectories: stats(&s.arrays[1]),
         irfs: stats(&s.arrays[2]),
         shocks: stats(&s.arrays[3]),
+        chunks_stored_early: s.chunks_stored_early,
     }
 }
 

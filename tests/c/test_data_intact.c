@@ -96,6 +96,7 @@ int main(int argc, char **argv) {
   ume_summary sum;
   EXPECT_OK(ume_writer_finalize(w, &sum));
   CHECK(sum.samples_written == 10);
+  CHECK(sum.chunks_stored_early == 0); /* in sample order: no chunk stored early */
   ume_writer_free(w);
 
   ume_reader *r = NULL;
@@ -154,6 +155,36 @@ int main(int argc, char **argv) {
       EXPECT_OK(tiny_read(r, 5, &got));
       CHECK(tiny_equal(&expect, &got));
       EXPECT_ERR(tiny_read(r, 4, &got), UME_ERR_NOT_WRITTEN, "4");
+      ume_reader_free(r);
+    }
+  }
+
+  /* Alternating between two chunks with one open chunk allowed: each switch stores the
+   * other chunk early and reads it back later; the summary counts it and every sample
+   * still reads back exactly. */
+  const char *path3 = scratch_path("early.zarr");
+  ume_world_desc d3 = tiny_world("ee", 8);
+  ume_writer_options o4 = opts_with(CHUNK, 1, 0);
+  o4.max_open_chunks = 1;
+  if (EXPECT_OK(ume_writer_create(path3, &d3, &o4, &w))) {
+    const uint64_t order[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+    for (int k = 0; k < 8; k++) {
+      tiny_fill(&s, order[k], 0);
+      EXPECT_OK(tiny_write(w, order[k], &s));
+    }
+    ume_summary sum3;
+    EXPECT_OK(ume_writer_finalize(w, &sum3));
+    CHECK(sum3.samples_written == 8);
+    CHECK(sum3.chunks_stored_early >= 6);
+    ume_writer_free(w);
+    if (EXPECT_OK(ume_reader_open(path3, "ee", &r))) {
+      int same = 1;
+      for (uint64_t i = 0; i < 8; i++) {
+        tiny_sample expect, got;
+        tiny_fill(&expect, i, 0);
+        same &= tiny_read(r, i, &got) == UME_OK && tiny_equal(&expect, &got);
+      }
+      CHECK(same);
       ume_reader_free(r);
     }
   }
