@@ -942,32 +942,6 @@ impl Shared {
         }))
     }
 
-    /// The contiguous, full-chunk-size array `a` of a chunk (NaN where no sample is).
-    fn assemble(&self, buf: &ChunkBuf, a: usize) -> Vec<f32> {
-        let per = self.lens[a];
-        let offset: usize = self.lens[..a].iter().sum();
-        let cs = self.world.chunk_samples as usize;
-        if buf.base.is_none() && buf.samples.iter().all(Option::is_some) {
-            // The usual case, a chunk filled in one go: append, no NaN pre-fill to overwrite.
-            let mut data = Vec::with_capacity(cs * per);
-            for s in buf.samples.iter().flatten() {
-                data.extend_from_slice(&s[offset..offset + per]);
-            }
-            data.resize(cs * per, f32::NAN);
-            return data;
-        }
-        let mut data = match &buf.base {
-            Some(base) => base[a].clone(),
-            None => vec![f32::NAN; cs * per],
-        };
-        for (k, sample) in buf.samples.iter().enumerate() {
-            if let Some(s) = sample {
-                data[k * per..(k + 1) * per].copy_from_slice(&s[offset..offset + per]);
-            }
-        }
-        data
-    }
-
     /// Copies array `a` of the chunk's samples `first..first + out.len() / per` into `out`
     /// (NaN where no sample is); returns whether any of them is stored or being stored.
     fn gather(&self, buf: &ChunkBuf, a: usize, first: usize, out: &mut [f32]) -> bool {
@@ -1090,7 +1064,8 @@ impl Shared {
             }
             // Zarr chunks are regular: the last chunk is stored at full size, the samples
             // past n_samples being NaN padding.
-            let data = self.assemble(buf, a);
+            let mut data = vec![0f32; world.chunk_samples as usize * self.lens[a]];
+            self.gather(buf, a, 0, &mut data);
             array
                 .store_chunk_opt(&idx, data.as_slice(), &opts)
                 .map_err(|e| from_array(&format!("storing chunk {c} of {}", kind.name()), e))?;
