@@ -80,8 +80,6 @@ pub struct World {
     pub desc: WorldDesc,
     /// Samples per chunk.
     pub chunk_samples: u64,
-    /// Samples per inner chunk; equal to `chunk_samples` when the arrays are not sharded.
-    pub inner_chunk_samples: u64,
     /// Per data array, its inner chunks (sharded arrays only): to decode and verify one
     /// inner chunk on its own, and to build shards without zarrs' extra copies.
     inner: [Option<Inner>; 4],
@@ -272,7 +270,6 @@ impl World {
             root: root.to_path_buf(),
             desc: desc.clone(),
             chunk_samples,
-            inner_chunk_samples,
             inner,
             codec: opts.codec.name().to_string(),
             arrays,
@@ -365,14 +362,10 @@ impl World {
         ];
         let written = open(WRITTEN, vec![])?;
         let inner = inner_layouts(&arrays)?;
-        let inner_chunk_samples = inner[1]
-            .as_ref()
-            .map_or(chunk_samples, |i| i.shape[0].get());
         Ok(World {
             root: root.to_path_buf(),
             desc,
             chunk_samples,
-            inner_chunk_samples,
             inner,
             codec,
             arrays,
@@ -413,6 +406,12 @@ impl World {
         array
             .retrieve_chunk_opt::<Vec<f32>>(&idx, &codec_options())
             .map_err(|e| from_array(&format!("reading chunk {c} of {}", array.path()), e))
+    }
+
+    /// Samples per inner chunk (of trajectories; all data arrays share it when umedata
+    /// wrote them); equal to `chunk_samples` when the arrays are not sharded.
+    pub fn inner_chunk_samples(&self) -> u64 {
+        self.read_unit_samples(1)
     }
 
     /// Samples per read unit of data array `a`: its inner chunk when sharded, else its
@@ -893,16 +892,16 @@ mod tests {
         assert!(create("big", 64, Some(128), 3).is_err());
 
         let w = create("default", 512, None, 3).unwrap();
-        assert_eq!(w.inner_chunk_samples, 32);
+        assert_eq!(w.inner_chunk_samples(), 32);
         assert!((0..4).all(|a| w.read_unit_samples(a) == 32 && w.shard_layout(a).is_some()));
         let reopened = World::open(&w.root, "w").unwrap();
-        assert_eq!(reopened.inner_chunk_samples, 32);
+        assert_eq!(reopened.inner_chunk_samples(), 32);
         assert!(reopened.shard_layout(1).is_some());
         std::fs::remove_dir_all(&w.root).unwrap();
 
         // inner == chunk: plain chunks, no sharding codec
         let w = create("plain", 64, Some(64), 3).unwrap();
-        assert_eq!(w.inner_chunk_samples, 64);
+        assert_eq!(w.inner_chunk_samples(), 64);
         assert!((0..4).all(|a| w.shard_layout(a).is_none() && w.read_unit_samples(a) == 64));
         let meta = std::fs::read_to_string(w.root.join("w/trajectories/zarr.json")).unwrap();
         assert!(!meta.contains("sharding_indexed"), "{meta}");
@@ -910,7 +909,7 @@ mod tests {
 
         // Zarr v2 has no sharding: the option is ignored
         let w = create("v2", 64, Some(16), 2).unwrap();
-        assert_eq!(w.inner_chunk_samples, 64);
+        assert_eq!(w.inner_chunk_samples(), 64);
         std::fs::remove_dir_all(&w.root).unwrap();
     }
 }

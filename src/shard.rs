@@ -45,16 +45,6 @@ impl EncodedShard {
     pub fn slices(&self) -> Vec<&[u8]> {
         self.parts.iter().map(Vec::as_slice).collect()
     }
-
-    /// Total bytes.
-    pub fn len(&self) -> usize {
-        self.parts.iter().map(Vec::len).sum()
-    }
-
-    /// Whether the shard has no bytes (never: the index is always there).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Encodes a shard of `n_inner` inner chunks. `gather(j, buf)` fills `buf` (one inner

@@ -57,7 +57,7 @@ fn world_facts(dir: &Path, id: &str) -> Result<Value> {
         "observables": d.obs_names,
         "codec": world.codec,
         "chunk_samples": world.chunk_samples,
-        "inner_chunk_samples": world.inner_chunk_samples,
+        "inner_chunk_samples": world.inner_chunk_samples(),
         "n_chunks": world.n_chunks(),
         "arrays": arrays,
         "raw_bytes": raw_total,
