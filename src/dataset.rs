@@ -20,7 +20,7 @@ use zarrs::storage::{ReadableStorageTraits, StoreKey, StorePrefix, WritableStora
 
 use crate::codec::Codec;
 use crate::error::{from_array, from_storage, Error, ErrorKind, Result};
-use crate::shard::InnerLayout;
+use crate::shard::{DirectCodecs, InnerLayout};
 use crate::store::AtomicFsStore;
 use crate::world::{ArrayKind, WorldDesc, WRITTEN};
 
@@ -429,6 +429,7 @@ impl World {
         let inner = self.inner[a].as_ref().filter(|i| i.standard_index)?;
         Some(InnerLayout {
             codecs: &inner.codecs,
+            direct: inner.direct.as_ref(),
             shape: &inner.shape,
             data_type: self.arrays[a].data_type(),
             fill_value: self.arrays[a].fill_value(),
@@ -551,6 +552,8 @@ struct Inner {
     /// The shard index is `[bytes(little), crc32c]` at the end (what zarrs writes by
     /// default and what [`crate::shard`] builds).
     standard_index: bool,
+    /// The inner codecs, when the writer encodes them itself.
+    direct: Option<DirectCodecs>,
 }
 
 /// The inner chunks of each data array, from its metadata (`None` for an array that is
@@ -585,6 +588,7 @@ fn inner_layouts(arrays: &[DataArray; 4]) -> Result<[Option<Inner>; 4]> {
                 == json!([{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]);
         Ok(Some(Inner {
             codecs: Arc::new(chain),
+            direct: DirectCodecs::from_metadata(&cfg["codecs"]),
             shape,
             standard_index,
         }))

@@ -38,12 +38,9 @@ pub trait Float: Copy + Send + Sync + 'static {
     fn from_f32(v: f32) -> Self;
     /// Whether the value is neither NaN nor infinite.
     fn is_finite_value(self) -> bool;
-    /// Whether a finite value can round to an infinite float32 (float64 beyond ±3.4e38).
-    const CAN_OVERFLOW_F32: bool;
 }
 
 impl Float for f32 {
-    const CAN_OVERFLOW_F32: bool = false;
     #[inline]
     fn to_f32(self) -> f32 {
         self
@@ -59,7 +56,6 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
-    const CAN_OVERFLOW_F32: bool = true;
     #[inline]
     fn to_f32(self) -> f32 {
         self as f32

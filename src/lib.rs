@@ -6,6 +6,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod blosc;
 pub mod claims;
 pub mod codec;
 pub mod dataset;

@@ -11,14 +11,13 @@
 //! index codecs `[bytes(little), crc32c]` at the end, which [`crate::dataset`] checks
 //! before it lets the writer take this path.
 
-use std::borrow::Cow;
 use std::num::NonZeroU64;
 
-use zarrs::array::codec::{CodecChain, Crc32cCodec};
-use zarrs::array::{
-    ArrayToBytesCodecTraits, BytesToBytesCodecTraits, DataType, FillValue, IntoArrayBytes,
-};
+use serde_json::Value;
+use zarrs::array::codec::CodecChain;
+use zarrs::array::{ArrayToBytesCodecTraits, DataType, FillValue, IntoArrayBytes};
 
+use crate::blosc::BloscLz4;
 use crate::dataset::codec_options;
 use crate::error::{Error, Result};
 
@@ -26,6 +25,8 @@ use crate::error::{Error, Result};
 pub struct InnerLayout<'a> {
     /// The inner chunks' codecs (bytes, compressor, checksum).
     pub codecs: &'a CodecChain,
+    /// The same codecs when they are ones this module encodes itself (see [`DirectCodecs`]).
+    pub direct: Option<&'a DirectCodecs>,
     /// Shape of one inner chunk: `[samples, per-sample dims...]`.
     pub shape: &'a [NonZeroU64],
     /// float32.
@@ -34,66 +35,179 @@ pub struct InnerLayout<'a> {
     pub fill_value: &'a FillValue,
 }
 
-/// An encoded shard as the pieces to write one after the other.
-pub struct EncodedShard {
-    /// Encoded inner chunks in order, then the encoded index.
-    pub parts: Vec<Vec<u8>>,
+/// Inner-chunk codecs `[bytes(little), blosc(lz4, blocksize 0), crc32c?]`, the default
+/// chain, encoded here into the shard buffer ([`crate::blosc`] says why) instead of by
+/// zarrs. Float32 values are viewed as their little-endian bytes, so only on
+/// little-endian targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirectCodecs {
+    /// The blosc parameters.
+    pub blosc: BloscLz4,
+    /// A crc32c follows the blosc frame.
+    pub checksum: bool,
 }
 
-impl EncodedShard {
-    /// The pieces as slices, for a vectored write.
-    pub fn slices(&self) -> Vec<&[u8]> {
-        self.parts.iter().map(Vec::as_slice).collect()
+impl DirectCodecs {
+    /// Recognises the chain from the `codecs` of a sharding codec's configuration.
+    pub fn from_metadata(codecs: &Value) -> Option<Self> {
+        if cfg!(target_endian = "big") {
+            return None;
+        }
+        let list = codecs.as_array()?;
+        let (first, rest) = list.split_first()?;
+        if *first != serde_json::json!({"name": "bytes", "configuration": {"endian": "little"}}) {
+            return None;
+        }
+        let (blosc, rest) = rest.split_first()?;
+        let checksum = match rest {
+            [] => false,
+            [c] if *c == serde_json::json!({"name": "crc32c"}) => true,
+            _ => return None,
+        };
+        let cfg = &blosc["configuration"];
+        if blosc["name"] != "blosc" || cfg["cname"] != "lz4" {
+            return None;
+        }
+        if !(cfg["blocksize"].is_null() || cfg["blocksize"] == 0) {
+            return None;
+        }
+        let shuffle = match cfg["shuffle"].as_str()? {
+            "shuffle" => true,
+            "noshuffle" => false,
+            _ => return None,
+        };
+        let clevel = u8::try_from(cfg["clevel"].as_u64()?)
+            .ok()
+            .filter(|l| *l <= 9)?;
+        let typesize = usize::try_from(cfg["typesize"].as_u64().unwrap_or(1)).ok()?;
+        Some(DirectCodecs {
+            blosc: BloscLz4 {
+                clevel,
+                typesize,
+                shuffle,
+            },
+            checksum,
+        })
     }
 }
 
-/// Encodes a shard of `n_inner` inner chunks. `gather(j, buf)` fills `buf` (one inner
-/// chunk, row-major, NaN where no sample is) with inner chunk `j` and returns whether any
-/// of its samples is present; an inner chunk with none is left out of the shard (its
-/// index entry says absent, readers see the fill value).
-pub fn encode_shard(
+/// Memory one encoding thread keeps from shard to shard, so that building a shard
+/// allocates nothing and touches no fresh page once it has been through one.
+#[derive(Default)]
+pub struct ShardScratch {
+    /// The shard being built; only grows. Its first `len` bytes are the shard.
+    out: Vec<u8>,
+    /// One inner chunk, gathered.
+    inner: Vec<f32>,
+    index: Vec<u8>,
+    blosc: crate::blosc::Scratch,
+}
+
+impl ShardScratch {
+    /// Makes `out[pos..pos + n]` exist.
+    fn reserve(&mut self, pos: usize, n: usize) {
+        if self.out.len() < pos + n {
+            self.out.resize(pos + n, 0);
+        }
+    }
+
+    /// Appends `bytes` at `pos`; returns the new end.
+    fn put(&mut self, pos: usize, bytes: &[u8]) -> usize {
+        self.reserve(pos, bytes.len());
+        self.out[pos..pos + bytes.len()].copy_from_slice(bytes);
+        pos + bytes.len()
+    }
+}
+
+/// Encodes a shard of `n_inner` inner chunks into `scratch` and returns it. `gather(j,
+/// buf)` fills `buf` (one inner chunk, row-major, NaN where no sample is) with inner chunk
+/// `j` and returns whether any of its samples is present; an inner chunk with none is
+/// left out of the shard (its index entry says absent, readers see the fill value).
+pub fn encode_shard<'s>(
     layout: &InnerLayout<'_>,
     n_inner: usize,
+    scratch: &'s mut ShardScratch,
     mut gather: impl FnMut(usize, &mut [f32]) -> bool,
-) -> Result<EncodedShard> {
-    let inner_len: u64 = layout.shape.iter().map(|d| d.get()).product();
-    let mut buf = vec![f32::NAN; inner_len as usize];
-    let mut parts = Vec::with_capacity(n_inner + 1);
-    let mut index = Vec::with_capacity(n_inner * 16 + 4);
-    let mut offset = 0u64;
+) -> Result<&'s [u8]> {
+    let inner_len = layout.shape.iter().map(|d| d.get()).product::<u64>() as usize;
+    if scratch.inner.len() != inner_len {
+        scratch.inner = vec![f32::NAN; inner_len];
+    }
+    let mut index = std::mem::take(&mut scratch.index);
+    index.clear();
+    let mut pos = 0usize;
     let options = codec_options();
     for j in 0..n_inner {
-        if !gather(j, &mut buf) {
-            index.extend_from_slice(&u64::MAX.to_le_bytes());
-            index.extend_from_slice(&u64::MAX.to_le_bytes());
-            continue;
+        let mut buf = std::mem::take(&mut scratch.inner);
+        let present = gather(j, &mut buf);
+        let start = pos;
+        if present {
+            pos = match layout.direct {
+                Some(direct) => encode_direct(direct, &buf, scratch, pos),
+                None => {
+                    let bytes = buf
+                        .as_slice()
+                        .into_array_bytes(layout.data_type)
+                        .map_err(|e| Error::internal(format!("inner chunk {j}: {e}")))?;
+                    let encoded = layout
+                        .codecs
+                        .encode(
+                            bytes,
+                            layout.shape,
+                            layout.data_type,
+                            layout.fill_value,
+                            &options,
+                        )
+                        .map_err(|e| Error::internal(format!("encoding inner chunk {j}: {e}")))?;
+                    scratch.put(pos, &encoded)
+                }
+            };
         }
-        let bytes = buf
-            .as_slice()
-            .into_array_bytes(layout.data_type)
-            .map_err(|e| Error::internal(format!("inner chunk {j}: {e}")))?;
-        let encoded = layout
-            .codecs
-            .encode(
-                bytes,
-                layout.shape,
-                layout.data_type,
-                layout.fill_value,
-                &options,
-            )
-            .map_err(|e| Error::internal(format!("encoding inner chunk {j}: {e}")))?
-            .into_owned();
+        scratch.inner = buf;
+        let (offset, nbytes) = if present {
+            (start as u64, (pos - start) as u64)
+        } else {
+            (u64::MAX, u64::MAX)
+        };
         index.extend_from_slice(&offset.to_le_bytes());
-        index.extend_from_slice(&(encoded.len() as u64).to_le_bytes());
-        offset += encoded.len() as u64;
-        parts.push(encoded);
+        index.extend_from_slice(&nbytes.to_le_bytes());
     }
-    let index = Crc32cCodec::new()
-        .encode(Cow::Owned(index), &options)
-        .map_err(|e| Error::internal(format!("shard index checksum: {e}")))?
-        .into_owned();
-    parts.push(index);
-    Ok(EncodedShard { parts })
+    let crc = crc32c::crc32c(&index);
+    index.extend_from_slice(&crc.to_le_bytes());
+    pos = scratch.put(pos, &index);
+    scratch.index = index;
+    Ok(&scratch.out[..pos])
+}
+
+/// Writes the encoded inner chunk `values` at `pos` of the shard buffer; returns its end.
+fn encode_direct(
+    direct: &DirectCodecs,
+    values: &[f32],
+    scratch: &mut ShardScratch,
+    pos: usize,
+) -> usize {
+    let bytes = f32_bytes(values);
+    let max = BloscLz4::max_frame_len(bytes.len());
+    scratch.reserve(pos, max + 4);
+    let n = direct
+        .blosc
+        .compress_into(bytes, &mut scratch.out[pos..pos + max], &mut scratch.blosc);
+    let mut end = pos + n;
+    if direct.checksum {
+        let crc = crc32c::crc32c(&scratch.out[pos..end]);
+        scratch.out[end..end + 4].copy_from_slice(&crc.to_le_bytes());
+        end += 4;
+    }
+    end
+}
+
+/// The bytes of `values` in memory order (little-endian, where [`DirectCodecs`] is used).
+fn f32_bytes(values: &[f32]) -> &[u8] {
+    // SAFETY: any f32 is 4 initialised bytes with no padding, u8 has alignment 1, and the
+    // slice borrows `values` for as long as it lives.
+    unsafe {
+        std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
+    }
 }
 
 #[cfg(test)]
@@ -139,13 +253,28 @@ mod tests {
         let by_zarrs = std::fs::read(&path).unwrap();
 
         let layout = w.shard_layout(a).expect("sharded, standard index");
-        let shard = super::encode_shard(&layout, 4, |j, out| {
-            out.copy_from_slice(&values[j * 4 * per..(j + 1) * 4 * per]);
-            j != 2
-        })
-        .unwrap();
-        w.store.set_parts(&key, &shard.slices()).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), by_zarrs);
+        assert!(
+            layout.direct.is_some(),
+            "the default codecs are encoded here"
+        );
+        let mut scratch = super::ShardScratch::default();
+        let mut encode = |layout: &super::InnerLayout<'_>| {
+            let shard = super::encode_shard(layout, 4, &mut scratch, |j, out| {
+                out.copy_from_slice(&values[j * 4 * per..(j + 1) * 4 * per]);
+                j != 2
+            })
+            .unwrap();
+            w.store.set_parts(&key, &[shard]).unwrap();
+            std::fs::read(&path).unwrap()
+        };
+        assert_eq!(encode(&layout), by_zarrs);
+        // through zarrs' codecs too (the path of the other compressors)
+        let through_zarrs = super::InnerLayout {
+            direct: None,
+            ..w.shard_layout(a).unwrap()
+        };
+        assert_eq!(encode(&through_zarrs), by_zarrs);
+        assert_eq!(encode(&layout), by_zarrs, "scratch reused");
         let back: Vec<f32> = w.read_chunk_f32(array, 1).unwrap();
         assert_eq!(
             back.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
@@ -174,22 +303,26 @@ mod tests {
         let per = 10;
         let values: Vec<f32> = (0..16 * per).map(|k| k as f32).collect();
         let layout = w.shard_layout(a).unwrap();
-        let shard = super::encode_shard(&layout, 4, |j, out| {
+        let mut scratch = super::ShardScratch::default();
+        let shard = super::encode_shard(&layout, 4, &mut scratch, |j, out| {
             out.copy_from_slice(&values[j * 4 * per..(j + 1) * 4 * per]);
             true
         })
         .unwrap();
         let key = w.arrays[a].chunk_key(&[0, 0, 0]);
-        w.store.set_parts(&key, &shard.slices()).unwrap();
+        w.store.set_parts(&key, &[shard]).unwrap();
+        // inner chunk 1's (offset, nbytes) from the index at the end
+        let entry = shard.len() - 4 - 16 * 3;
+        let word = |k: usize| u64::from_le_bytes(shard[k..k + 8].try_into().unwrap()) as usize;
+        let (start1, len1) = (word(entry), word(entry + 8));
         let path = w.root.join(key.as_str());
         let clean = std::fs::read(&path).unwrap();
         let read = |u: u64| w.read_unit_f32(a, u);
         assert_eq!(read(1).unwrap(), values[4 * per..8 * per].to_vec());
 
         // a byte in the middle of inner chunk 1
-        let start = shard.parts[0].len();
         let mut bytes = clean.clone();
-        bytes[start + shard.parts[1].len() / 2] ^= 0x10;
+        bytes[start1 + len1 / 2] ^= 0x10;
         std::fs::write(&path, &bytes).unwrap();
         let err = read(1).unwrap_err();
         assert!(err.message().contains("inner chunk 1"), "{}", err.message());

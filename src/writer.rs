@@ -35,6 +35,7 @@ use crate::claims::Claims;
 use crate::dataset::{codec_options, StorageOptions, World};
 use crate::error::{from_array, Error, ErrorKind, Result};
 use crate::layout::{check_len, first_non_finite, to_row_major_f32, Float, Layout};
+use crate::shard::ShardScratch;
 use crate::world::{ArrayKind, WorldDesc};
 
 /// Options of a writer, beyond the storage choices.
@@ -180,6 +181,9 @@ struct Shared {
     /// visible so that a chunk reloaded in the meantime sees its newest mask).
     pending_masks: Mutex<Vec<MaskClaim>>,
     syncer: Mutex<Option<Sender<MaskClaim>>>,
+    /// Shard-building memory of the threads that store chunks, reused from chunk to chunk
+    /// (one per thread storing at the same time; freed with the writer).
+    scratch: Mutex<Vec<ShardScratch>>,
 }
 
 /// Writes the samples of one world. `Sync`: share one writer between threads.
@@ -339,6 +343,7 @@ impl Writer {
             durable,
             pending_masks: Mutex::new(Vec::new()),
             syncer: Mutex::new(None),
+            scratch: Mutex::new(Vec::new()),
             world,
         });
         let (tx, rx) = channel::<Job>();
@@ -428,19 +433,7 @@ impl Writer {
         for kind in ArrayKind::ALL {
             check_len(kind.name(), sample.get(kind).len(), desc.sample_len(kind))?;
         }
-        if !self.allow_nonfinite {
-            for kind in ArrayKind::ALL {
-                if let Some(pos) = first_non_finite(sample.get(kind)) {
-                    return Err(Error::new(
-                        ErrorKind::NonFinite,
-                        format!(
-                            "sample {i}: {}[{pos}] is NaN or infinite (set allow_nonfinite to store such values)",
-                            kind.name()
-                        ),
-                    ));
-                }
-            }
-        }
+        let packed = self.pack(i, layout, &sample)?;
         let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
         if self.finalized.load(Ordering::Acquire) {
             return Err(Error::new(
@@ -455,49 +448,72 @@ impl Writer {
         }
         let now_active = self.shared.active_writers.fetch_add(1, Ordering::AcqRel) + 1;
         self.shared.callers.fetch_max(now_active, Ordering::AcqRel);
-        let result = self.store_sample(i, layout, sample);
+        let result = self.store_sample(i, packed);
         self.shared.active_writers.fetch_sub(1, Ordering::AcqRel);
         result
     }
 
-    /// Copies a checked sample into its chunk buffer; hands the chunk on when complete.
-    fn store_sample<T: Float>(
+    /// The sample as one row-major float32 buffer (the four arrays one after the other),
+    /// checked for non-finite values unless they are allowed. The check runs on the
+    /// converted copy while it is still in cache: one pass over the caller's memory.
+    fn pack<T: Float>(
         &self,
         i: u64,
         layout: Layout,
-        sample: SampleRef<'_, T>,
-    ) -> Result<()> {
+        sample: &SampleRef<'_, T>,
+    ) -> Result<Box<[f32]>> {
+        let shared = &self.shared;
+        let mut packed = Vec::with_capacity(shared.lens.iter().sum());
+        for (a, kind) in ArrayKind::ALL.iter().enumerate() {
+            let src = sample.get(*kind);
+            if layout == Layout::C || shared.dims[a].len() <= 1 {
+                packed.extend(src.iter().map(|v| v.to_f32()));
+            } else {
+                let at = packed.len();
+                packed.resize(at + shared.lens[a], 0.0);
+                to_row_major_f32(&mut packed[at..], src, &shared.dims[a], layout);
+            }
+        }
+        if !self.allow_nonfinite {
+            if let Some(pos) = first_non_finite(&packed) {
+                return Err(self.non_finite_error(i, sample, pos));
+            }
+        }
+        Ok(packed.into_boxed_slice())
+    }
+
+    /// The error for a sample whose converted value at row-major position `pos` is not
+    /// finite: NaN or infinite as given (named by its index in the caller's buffer), or an
+    /// f64 beyond the float32 range.
+    fn non_finite_error<T: Float>(&self, i: u64, sample: &SampleRef<'_, T>, pos: usize) -> Error {
+        for kind in ArrayKind::ALL {
+            if let Some(at) = first_non_finite(sample.get(kind)) {
+                return Error::new(
+                    ErrorKind::NonFinite,
+                    format!(
+                        "sample {i}: {}[{at}] is NaN or infinite (set allow_nonfinite to store such values)",
+                        kind.name()
+                    ),
+                );
+            }
+        }
+        let (a, off) = self.shared.locate(pos);
+        Error::new(
+            ErrorKind::NonFinite,
+            format!(
+                "sample {i}: {} element {off} (row-major) is outside the float32 range (|x| > 3.4e38)",
+                ArrayKind::ALL[a].name()
+            ),
+        )
+    }
+
+    /// Copies a checked sample into its chunk buffer; hands the chunk on when complete.
+    fn store_sample(&self, i: u64, packed: Box<[f32]>) -> Result<()> {
         let shared = &self.shared;
         let world = &shared.world;
         let cs = world.chunk_samples;
         let c = i / cs;
         let k = (i % cs) as usize;
-        // Convert first, holding no lock.
-        let mut packed = vec![0f32; shared.lens.iter().sum()].into_boxed_slice();
-        let mut at = 0;
-        for (a, kind) in ArrayKind::ALL.iter().enumerate() {
-            let n = shared.lens[a];
-            to_row_major_f32(
-                &mut packed[at..at + n],
-                sample.get(*kind),
-                &shared.dims[a],
-                layout,
-            );
-            at += n;
-        }
-        if !self.allow_nonfinite && T::CAN_OVERFLOW_F32 {
-            // NaN/inf were refused above; what is non-finite now is an f64 beyond float32.
-            if let Some(pos) = first_non_finite(&packed) {
-                let (a, off) = shared.locate(pos);
-                return Err(Error::new(
-                    ErrorKind::NonFinite,
-                    format!(
-                        "sample {i}: {} element {off} (row-major) is outside the float32 range (|x| > 3.4e38)",
-                        ArrayKind::ALL[a].name()
-                    ),
-                ));
-            }
-        }
         let mut packed = Some(packed);
         let mut admitted = false;
         let mut opened = false;
@@ -1042,13 +1058,14 @@ impl Shared {
     fn store_data(&self, c: u64, buf: &ChunkBuf) -> Result<()> {
         let world = &self.world;
         let opts = codec_options();
-        for (a, kind) in ArrayKind::ALL.iter().enumerate() {
+        let mut scratch = lock(&self.scratch).pop().unwrap_or_default();
+        let result = ArrayKind::ALL.iter().enumerate().try_for_each(|(a, kind)| {
             let array = &world.arrays[a];
             let idx = data_chunk_index(array, c);
             if let Some(layout) = world.shard_layout(a) {
                 let us = layout.shape[0].get() as usize;
                 let n_inner = world.chunk_samples as usize / us;
-                let shard = crate::shard::encode_shard(&layout, n_inner, |j, out| {
+                let shard = crate::shard::encode_shard(&layout, n_inner, &mut scratch, |j, out| {
                     self.gather(buf, a, j * us, out)
                 })
                 .map_err(|e| {
@@ -1057,10 +1074,7 @@ impl Shared {
                         format!("storing chunk {c} of {}: {}", kind.name(), e.message()),
                     )
                 })?;
-                world
-                    .store
-                    .set_parts(&array.chunk_key(&idx), &shard.slices())?;
-                continue;
+                return world.store.set_parts(&array.chunk_key(&idx), &[shard]);
             }
             // Zarr chunks are regular: the last chunk is stored at full size, the samples
             // past n_samples being NaN padding.
@@ -1068,9 +1082,10 @@ impl Shared {
             self.gather(buf, a, 0, &mut data);
             array
                 .store_chunk_opt(&idx, data.as_slice(), &opts)
-                .map_err(|e| from_array(&format!("storing chunk {c} of {}", kind.name()), e))?;
-        }
-        Ok(())
+                .map_err(|e| from_array(&format!("storing chunk {c} of {}", kind.name()), e))
+        });
+        lock(&self.scratch).push(scratch);
+        result
     }
 
     /// Stores chunk `c` of the `written` mask (only after its data chunks are stored).
