@@ -124,8 +124,15 @@ def zarr_arrays(out, n, cs):
     }
 
 
-def write(kind, pool_file, n, out, cs, prefix):
+def write(kind, pool_file, n, out, cs, prefix, warm_up=True):
     pool, P = load_pool(pool_file)
+    if warm_up:
+        # One chunk written and thrown away before the clock starts, so that every module
+        # and code path the timed write uses is loaded: the kernel caches may just have
+        # been dropped (run_all.sh), and reading Python modules from disk is not writing.
+        warm = out + "-warmup"
+        write(kind, pool_file, min(n, cs), warm, cs, min(prefix, cs), warm_up=False)
+        shutil.rmtree(warm) if os.path.isdir(warm) else os.remove(warm)
     rss_base = rss_now_mib()
     if os.path.exists(out):
         shutil.rmtree(out) if os.path.isdir(out) else os.remove(out)
@@ -240,7 +247,8 @@ def write(kind, pool_file, n, out, cs, prefix):
         "extrapolated": written < n,
         "note": note,
     }
-    print(json.dumps(res), flush=True)
+    if warm_up:
+        print(json.dumps(res), flush=True)
 
 
 def latencies(fn, idx):

@@ -92,6 +92,7 @@ def main():
     limits = recs["limits"][0]
     versions = recs["versions"][0] if recs["versions"] else {}
     build = recs["build"][0] if recs["build"] else {}
+    dropped = bool(recs["settle"][0]["drop_caches"]) if recs.get("settle") else False
 
     # --- writes: best of the repeats per configuration ----------------------------------
     ume = defaultdict(list)
@@ -263,7 +264,8 @@ def main():
     md.append(f"N = {n:,} samples (T=200, H=40, 8 params, 3 shocks, 3 observables; VAR(1) data, "
               f"{SAMPLE_BYTES} raw bytes/sample), chunks of {cs} samples for every writer, blosc lz4 clevel 5 "
               f"byte-shuffle typesize 4. Writes: best of {len(ume.get(('umedata', 1, 'f32-C', 'lz4', 1, n), []))} runs; "
-              f"wall time from create to data on disk (finalize / close + fsync). "
+              f"wall time from create to data on disk (finalize / close + fsync); before each write: sync"
+              f"{' and the kernel caches dropped' if dropped else ' (kernel caches not dropped: not root)'}. "
               f"Peers: {', '.join(f'{k} {v}' for k, v in versions.items() if v)}.")
     md.append("")
     md.append("### Writes")

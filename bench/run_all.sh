@@ -71,20 +71,33 @@ rec() { # rec TAG CMD...: run CMD, keep its JSON line tagged
   printf '%-10s %s\n' "$tag" "$line" >&2
 }
 printf 'load\t{"when": "before", "loadavg": "%s"}\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$log"
+# Before every timed write (every writer alike): no dirty pages of the previous run still
+# being written back, and, where allowed (root), the kernel's caches dropped. The second
+# matters on ext4 without a journal (this benchmark's VMs): for a minute after a file is
+# deleted, ext4 will not reuse its inode while the inode table block is cached, and every
+# new file scans past all such inodes; after a few runs that each delete ~1,000 files, a
+# quarter of a writer's CPU went into that scan, varying from run to run.
+dropped=0
+[ -w /proc/sys/vm/drop_caches ] && dropped=1
+settle() {
+  sync
+  if [ $dropped = 1 ]; then { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null || dropped=0; fi
+}
 printf 'build\t{"git_head": "%s", "src_files_changed_since_head": %s, "libumedata_so_sha256_16": "%s"}\n' \
   "$gitrev" "$gitdirty" "$libsum" >>"$log"
 pool="$work/pool.f32"
 rec pool "$lib/bench_gen" "$pool" "$pool_n"
+settle
+printf 'settle\t{"drop_caches": %s}\n' "$dropped" >>"$log"
 rec limits "$lib/bench_limits" "$work" "$pool" "$cs" "$disk_mib" "$repeat"
 
 export UME_BENCH_POOL_FILE="$pool" UME_BENCH_CHUNK="$cs"
 ume() { # ume LABEL FSYNC THREADS INPUT CODEC [N]
   local label=$1 fsync=$2
   shift 2
-  # Start from nothing, with no dirty pages of the previous run still being written back
-  # (both outside the clock).
+  # Start from nothing (outside the clock).
   rm -rf "$work/ume.zarr"
-  sync
+  settle
   if [ "$fsync" = 1 ]; then
     UME_BENCH_LABEL=$label rec write "$lib/bench_write" "$work/ume.zarr" "${4:-$n}" "$1" "$2" "$3"
   else
@@ -102,17 +115,21 @@ for r in $(seq "$repeat"); do
   ume umedata 1 2 f32c zstd
   for k in zarr-batched h5py-batched tensorstore-batched; do
     rm -rf "$work/peer-$k"
-    sync
+    settle
     rec peer "$py" "$here/bench/peers.py" write $k "$pool" "$n" "$work/peer-$k" "$cs"
   done
 done
-sync
+settle
 rec peer "$py" "$here/bench/peers.py" write zarr-per-sample "$pool" "$n" "$work/peer-zps" "$cs" "$prefix"
 rm -rf "$work/peer-zps"
 
 # Reads (warm page cache): the last umedata write above is 2 callers, f32-C, zstd; write
 # the default dataset (1 caller, f32-C, blosc-lz4) again for the readers.
 ume umedata-for-reads 1 1 f32c lz4
+# Warm page cache for every reader: the peers' files were written before later runs
+# dropped the caches.
+find "$work/ume.zarr" "$work/peer-h5py-batched" "$work/peer-tensorstore-batched" -type f \
+  -exec cat {} + >/dev/null
 rec read "$lib/bench_read" "$work/ume.zarr" bench "$nrand"
 rec read "$py" "$here/bench/peers.py" read zarr-on-umedata "$work/ume.zarr/bench" "$((nrand / 3 + 1))"
 rec read "$py" "$here/bench/peers.py" read h5py "$work/peer-h5py-batched" "$nrand"
