@@ -144,10 +144,14 @@ ume pool-file 0 1 f32c lz4 "$check_n"
 
 # Memory scaling: peak RSS of the default writer (fsync on), 1 and 2 caller threads, at
 # growing N.
+# Each point is run `repeat` times and the median peak RSS is reported: the number of
+# chunks alive at the peak depends on thread timing (one 3.2 MB chunk more or less).
 for th in 1 2; do
   for m in $scale; do
-    ume scale 1 "$th" f32c lz4 "$m"
-    rm -rf "$work/ume.zarr"
+    for r in $(seq "$repeat"); do
+      ume scale 1 "$th" f32c lz4 "$m"
+      rm -rf "$work/ume.zarr"
+    done
   done
 done
 printf 'load\t{"when": "after", "loadavg": "%s"}\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$log"
