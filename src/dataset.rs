@@ -422,6 +422,14 @@ impl World {
             .map_or(self.chunk_samples, |i| i.shape[0].get())
     }
 
+    /// Inner chunk shape of data array `a` (sample axis first), `None` when it is not
+    /// sharded.
+    pub fn inner_chunk_shape(&self, a: usize) -> Option<Vec<u64>> {
+        self.inner[a]
+            .as_ref()
+            .map(|i| i.shape.iter().map(|d| d.get()).collect())
+    }
+
     /// How to build shards of data array `a` by hand ([`crate::shard`]); `None` when it
     /// is not sharded or its shard index is not the `[bytes(little), crc32c]` at the end
     /// that [`crate::shard::encode_shard`] writes (a world made by another tool).

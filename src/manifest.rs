@@ -91,6 +91,11 @@ pub struct StorageInfo {
     pub dtype: String,
     /// Samples per chunk.
     pub chunk_samples: u64,
+    /// Samples per inner chunk when the data arrays' chunks are shards (Zarr v3
+    /// `sharding_indexed`): the unit a single-sample read decodes. Absent when the chunks
+    /// are not sharded (and in manifests written before umedata 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner_chunk_samples: Option<u64>,
     /// Codec name (`blosc-lz4`, ...).
     pub codec: String,
     /// theta, trajectories, irfs, shocks, written.
@@ -147,6 +152,7 @@ impl WorldManifest {
             storage: StorageInfo {
                 dtype: "float32".into(),
                 chunk_samples,
+                inner_chunk_samples: None,
                 codec: codec.into(),
                 arrays,
             },
@@ -384,7 +390,10 @@ impl Manifest {
             Some(s) => s.samples_written,
             None => count_written(world)?,
         };
-        self.add_world(&world.desc, world.chunk_samples, &world.codec, written)
+        self.add_world(&world.desc, world.chunk_samples, &world.codec, written)?;
+        let entry = self.world_mut(&world.desc.world_id)?;
+        entry.storage.inner_chunk_samples = sharded_inner(world);
+        Ok(())
     }
 
     fn world_mut(&mut self, world_id: &str) -> Result<&mut WorldManifest> {
@@ -777,6 +786,12 @@ impl Manifest {
                 w.storage.chunk_samples.to_string(),
                 world.chunk_samples.to_string(),
             );
+            // Older manifests do not say; a manifest that does must match the disk.
+            if let Some(inner) = w.storage.inner_chunk_samples {
+                let disk = sharded_inner(&world)
+                    .map_or_else(|| "absent (not sharded)".to_string(), |u| u.to_string());
+                cmp("inner_chunk_samples", inner.to_string(), disk);
+            }
             cmp("codec", w.storage.codec.clone(), world.codec.clone());
             let disk_arrays: BTreeMap<String, Vec<u64>> = ArrayKind::ALL
                 .iter()
@@ -924,6 +939,14 @@ fn parameter_violations(base: &str, p: &ParameterManifest) -> Vec<String> {
     v
 }
 
+/// Samples per inner chunk of a world whose data arrays are sharded, `None` otherwise.
+fn sharded_inner(world: &World) -> Option<u64> {
+    world
+        .inner_chunk_shape(1)
+        .map(|shape| shape[0])
+        .filter(|&u| u != world.chunk_samples)
+}
+
 /// Samples marked written in the mask on disk.
 pub fn count_written(world: &World) -> Result<u64> {
     let mut total = 0;
@@ -980,6 +1003,7 @@ mod tests {
         let desc = nk_desc(40);
         let mut opts = WriterOptions::default();
         opts.storage.chunk_samples = Some(16);
+        opts.storage.inner_chunk_samples = Some(4);
         let w = Writer::create(&dir, &desc, &opts).unwrap();
         for i in 0..40u64 {
             let th: Vec<f64> = seed_defaults()
@@ -1006,6 +1030,7 @@ mod tests {
         m.set_config_json(r#"{"model": "nk", "n": 40}"#, true)
             .unwrap();
         m.record_world(w.world(), Some(&summary)).unwrap();
+        assert_eq!(m.simulators["nk"].storage.inner_chunk_samples, Some(4));
         // Incomplete: bounds, defaults and sigma are missing, and the messages say where.
         let err = m.validate().unwrap_err().message().to_string();
         assert!(
@@ -1032,11 +1057,26 @@ mod tests {
         // The consistency check sees a changed count and a different split.
         let mut m2 = m.clone();
         m2.simulators.get_mut("nk").unwrap().samples_written = 39;
+        m2.simulators
+            .get_mut("nk")
+            .unwrap()
+            .storage
+            .inner_chunk_samples = Some(8);
         m2.splits.get_mut("nk").unwrap().sha256 = "0".repeat(64);
         let diffs = m2.check_dataset(&dir).unwrap();
-        assert_eq!(diffs.len(), 2, "{diffs:?}");
-        assert!(diffs[0].contains("samples_written is 39 in the manifest, 40 on disk"));
-        assert!(diffs[1].contains("SHA-256"));
+        assert_eq!(diffs.len(), 3, "{diffs:?}");
+        assert!(diffs[0].contains("inner_chunk_samples is 8 in the manifest, 4 on disk"));
+        assert!(diffs[1].contains("samples_written is 39 in the manifest, 40 on disk"));
+        assert!(diffs[2].contains("SHA-256"));
+        // A manifest from before umedata 0.2 does not say: nothing to compare.
+        let mut m3 = m.clone();
+        m3.simulators
+            .get_mut("nk")
+            .unwrap()
+            .storage
+            .inner_chunk_samples = None;
+        assert!(m3.check_dataset(&dir).unwrap().is_empty());
+        assert!(!m3.to_json().contains("inner_chunk_samples"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

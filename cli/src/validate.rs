@@ -201,9 +201,51 @@ fn check_arrays(world: &World) -> std::result::Result<String, String> {
             problems.push(format!("{name} has chunk shape {stored_chunk:?}, expected {chunk:?} (whole samples along the sample axis)"));
         }
     }
+    // Sharded arrays: inner chunks of whole samples, the same number for every data
+    // array, dividing the chunk (what umedata writes and its reader relies on).
+    let mut inner_samples = Vec::new();
+    for (a, kind) in ArrayKind::ALL.iter().enumerate() {
+        let Some(shape) = world.inner_chunk_shape(a) else {
+            continue;
+        };
+        let us = shape[0];
+        let mut want = vec![us];
+        want.extend(world.desc.sample_dims(*kind).iter().map(|&d| d as u64));
+        if shape != want || us == 0 || cs % us != 0 {
+            problems.push(format!(
+                "{} has inner chunk shape {shape:?}, expected [k, {}] with k dividing {cs} (whole samples)",
+                kind.name(),
+                want[1..].iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        inner_samples.push((kind.name(), us));
+    }
+    if !inner_samples.is_empty() && inner_samples.len() != ArrayKind::ALL.len() {
+        problems.push(format!(
+            "only some data arrays are sharded ({}), expected all or none",
+            inner_samples
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    } else if inner_samples.windows(2).any(|w| w[0].1 != w[1].1) {
+        problems.push(format!(
+            "data arrays have different inner chunks ({}), expected the same number of samples",
+            inner_samples
+                .iter()
+                .map(|(n, u)| format!("{n} {u}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     if problems.is_empty() {
+        let inner = match inner_samples.first() {
+            Some((_, us)) => format!(", shards of {us}-sample inner chunks"),
+            None => String::new(),
+        };
         Ok(format!(
-            "theta, trajectories, irfs, shocks float32; written uint8; dimension names and chunks ({cs} samples) as expected"
+            "theta, trajectories, irfs, shocks float32; written uint8; dimension names and chunks ({cs} samples{inner}) as expected"
         ))
     } else {
         Err(problems.join("; "))

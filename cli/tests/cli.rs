@@ -379,3 +379,36 @@ fn killed_run_resumes_to_the_same_dataset() {
     let _ = std::fs::remove_dir_all(&whole);
     let _ = std::fs::remove_dir_all(&part);
 }
+
+#[test]
+fn sharded_world_records_and_checks_its_inner_chunks() {
+    let dir = tmp("sharded");
+    generate(&dir, &["--inner-chunk-samples", "20"]);
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, 0, "validate failed:\n{out}");
+    let l = line(&out, "nk: shapes and dtypes");
+    assert!(
+        l.starts_with("PASS") && l.contains("shards of 20-sample inner chunks"),
+        "{l}"
+    );
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"inner_chunk_samples\": 20"), "{text}");
+
+    // A manifest that says otherwise is caught.
+    let edited = text.replacen(
+        "\"inner_chunk_samples\": 20",
+        "\"inner_chunk_samples\": 25",
+        1,
+    );
+    std::fs::write(&path, &edited).unwrap();
+    let (code, out) = validate(&dir, &[]);
+    assert_eq!(code, 1);
+    let l = line(&out, "manifest matches arrays");
+    assert!(
+        l.starts_with("FAIL")
+            && l.contains("inner_chunk_samples is 25 in the manifest, 20 on disk"),
+        "{l}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
