@@ -4,8 +4,9 @@
 //! contiguous array and then copies every inner chunk out of it and every encoded inner
 //! chunk into the shard: three passes over cold memory per chunk. Inner chunks here run
 //! along the sample axis only, so each is a run of whole samples: it is gathered into a
-//! small buffer that stays in cache, encoded with the array's own inner codecs, and the
-//! encoded pieces are written to the file one after the other. The layout is the one the
+//! small buffer that stays in cache, encoded with the array's own inner codecs (the
+//! default blosc-lz4 chain by [`crate::blosc`], in place) into one shard buffer the thread
+//! keeps from chunk to chunk, and written to the file in one piece. The layout is the one the
 //! specification fixes (inner chunks, then the index of `(offset, nbytes)` pairs as
 //! little-endian uint64, `u64::MAX` for an absent inner chunk, then its crc32c), for the
 //! index codecs `[bytes(little), crc32c]` at the end, which [`crate::dataset`] checks
@@ -264,7 +265,7 @@ mod tests {
                 j != 2
             })
             .unwrap();
-            w.store.set_parts(&key, &[shard]).unwrap();
+            w.store.set_bytes(&key, shard).unwrap();
             std::fs::read(&path).unwrap()
         };
         assert_eq!(encode(&layout), by_zarrs);
@@ -310,7 +311,7 @@ mod tests {
         })
         .unwrap();
         let key = w.arrays[a].chunk_key(&[0, 0, 0]);
-        w.store.set_parts(&key, &[shard]).unwrap();
+        w.store.set_bytes(&key, shard).unwrap();
         // inner chunk 1's (offset, nbytes) from the index at the end
         let entry = shard.len() - 4 - 16 * 3;
         let word = |k: usize| u64::from_le_bytes(shard[k..k + 8].try_into().unwrap()) as usize;

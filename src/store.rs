@@ -83,24 +83,22 @@ impl AtomicFsStore {
         target.with_file_name(format!(".{name}{TEMP_MARKER}{}-{n}", self.owner))
     }
 
-    /// Stores the concatenation of `parts` at `key`, as atomically as `set`, without
-    /// joining them in memory first (a shard's encoded inner chunks and its index).
-    pub fn set_parts(&self, key: &StoreKey, parts: &[&[u8]]) -> Result<()> {
+    /// Stores `bytes` at `key`, as atomically as `set`, from a borrowed buffer (a shard
+    /// built in a writer thread's reused buffer) and with a umedata error.
+    pub fn set_bytes(&self, key: &StoreKey, bytes: &[u8]) -> Result<()> {
         let path = self.inner.key_to_fspath(key);
-        self.write_atomic(&path, parts)
+        self.write_atomic(&path, bytes)
             .map_err(|e| Error::io("cannot write", &path, &e))
     }
 
-    fn write_atomic(&self, target: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    fn write_atomic(&self, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
         let tmp = self.temp_path(target);
         let result = (|| {
             let mut f = std::fs::File::create(&tmp)?;
-            for part in parts {
-                f.write_all(part)?;
-            }
+            f.write_all(bytes)?;
             if self.early_writeback.load(Ordering::Relaxed) {
                 start_writeback(&f);
             }
@@ -214,7 +212,7 @@ impl ListableStorageTraits for AtomicFsStore {
 impl WritableStorageTraits for AtomicFsStore {
     fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
         let path = self.inner.key_to_fspath(key);
-        self.write_atomic(&path, &[&value])
+        self.write_atomic(&path, &value)
             .map_err(|e| StorageError::IOError(Arc::new(e)))
     }
 

@@ -1074,7 +1074,7 @@ impl Shared {
                         format!("storing chunk {c} of {}: {}", kind.name(), e.message()),
                     )
                 })?;
-                return world.store.set_parts(&array.chunk_key(&idx), &[shard]);
+                return world.store.set_bytes(&array.chunk_key(&idx), shard);
             }
             // Zarr chunks are regular: the last chunk is stored at full size, the samples
             // past n_samples being NaN padding.
