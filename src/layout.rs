@@ -82,16 +82,22 @@ pub fn first_non_finite<T: Float>(src: &[T]) -> Option<usize> {
     src.iter().position(|v| !v.is_finite_value())
 }
 
-/// Copies one block of logical shape `dims` from `src` (in `layout`) into `dst`
-/// (row-major float32). `src.len()` and `dst.len()` must equal the product of `dims`.
-pub fn to_row_major_f32<T: Float>(dst: &mut [f32], src: &[T], dims: &[usize], layout: Layout) {
-    debug_assert_eq!(dst.len(), src.len());
+/// Appends one block of logical shape `dims` from `src` (in `layout`) to `dst` as
+/// row-major float32. `src.len()` must equal the product of `dims`. C order is converted
+/// straight onto the end of `dst`, without filling the space first.
+pub fn extend_row_major_f32<T: Float>(
+    dst: &mut Vec<f32>,
+    src: &[T],
+    dims: &[usize],
+    layout: Layout,
+) {
     if layout == Layout::C || dims.len() <= 1 {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = s.to_f32();
-        }
+        dst.extend(src.iter().map(|s| s.to_f32()));
         return;
     }
+    let at = dst.len();
+    dst.resize(at + src.len(), 0.0);
+    let dst = &mut dst[at..];
     let strides = f_strides(dims);
     for_each_c_index(
         dims,
@@ -179,8 +185,8 @@ mod tests {
     fn fortran_block_is_transposed() {
         // logical (2, 3): C order 0..6 ; F order lists column by column
         let f: [f64; 6] = [0., 3., 1., 4., 2., 5.];
-        let mut dst = [0f32; 6];
-        to_row_major_f32(&mut dst, &f, &[2, 3], Layout::F);
+        let mut dst = Vec::new();
+        extend_row_major_f32(&mut dst, &f, &[2, 3], Layout::F);
         assert_eq!(dst, [0., 1., 2., 3., 4., 5.]);
         let mut back = [0f64; 6];
         from_row_major_f32(&mut back, &dst, &[2, 3], Layout::F);
@@ -199,8 +205,9 @@ mod tests {
                 }
             }
         }
-        let mut dst = vec![0f32; 60];
-        to_row_major_f32(&mut dst, &f, &dims, Layout::F);
+        let mut dst = vec![7f32]; // appended after what is there
+        extend_row_major_f32(&mut dst, &f, &dims, Layout::F);
+        assert_eq!(dst.remove(0), 7.0);
         for a in 0..3 {
             for b in 0..4 {
                 for c in 0..5 {
@@ -216,8 +223,8 @@ mod tests {
     #[test]
     fn f64_rounds_to_nearest_f32() {
         let src = [0.1f64, 1.0 / 3.0];
-        let mut dst = [0f32; 2];
-        to_row_major_f32(&mut dst, &src, &[2], Layout::C);
+        let mut dst = Vec::new();
+        extend_row_major_f32(&mut dst, &src, &[2], Layout::C);
         assert_eq!(dst, [0.1f32, (1.0f64 / 3.0) as f32]);
     }
 

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use crate::claims::Claims;
 use crate::dataset::{codec_options, StorageOptions, World};
 use crate::error::{from_array, Error, ErrorKind, Result};
-use crate::layout::{check_len, first_non_finite, to_row_major_f32, Float, Layout};
+use crate::layout::{check_len, extend_row_major_f32, first_non_finite, Float, Layout};
 use crate::shard::ShardScratch;
 use crate::world::{ArrayKind, WorldDesc};
 
@@ -465,14 +465,7 @@ impl Writer {
         let shared = &self.shared;
         let mut packed = Vec::with_capacity(shared.lens.iter().sum());
         for (a, kind) in ArrayKind::ALL.iter().enumerate() {
-            let src = sample.get(*kind);
-            if layout == Layout::C || shared.dims[a].len() <= 1 {
-                packed.extend(src.iter().map(|v| v.to_f32()));
-            } else {
-                let at = packed.len();
-                packed.resize(at + shared.lens[a], 0.0);
-                to_row_major_f32(&mut packed[at..], src, &shared.dims[a], layout);
-            }
+            extend_row_major_f32(&mut packed, sample.get(*kind), &shared.dims[a], layout);
         }
         if !self.allow_nonfinite {
             if let Some(pos) = first_non_finite(&packed) {
