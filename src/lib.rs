@@ -1,38 +1,38 @@
 //! umedata: write machine-learning training datasets from scientific simulators straight
 //! into Zarr, from Rust or (through the C ABI in [`ffi`]) C, C++, Fortran and Julia.
 //!
-//! The safe core lives in the modules below; `ffi` only converts arguments, guards the
-//! panic boundary and maps errors to status codes.
+//! The layers, bottom up (docs/ARCHITECTURE.md draws them; `tests/architecture.rs`
+//! enforces who may import whom):
+//! - foundation: [`error`], [`world`] (shapes and names), [`convert`] (caller buffers),
+//!   [`seeds`] (per-sample streams);
+//! - [`storage`]: the on-disk layout, the atomic store, codecs, shards;
+//! - [`writer`] and [`reader`]: samples in and out;
+//! - [`splits`], [`manifest`]: what a dataset claims about itself;
+//! - [`reference`]: the built-in simulators;
+//! - [`ffi`]: the C face, and nothing else.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod blosc;
-pub mod claims;
-pub mod codec;
-pub mod dataset;
+pub mod convert;
 pub mod error;
-pub mod layout;
 pub mod manifest;
-pub mod provenance;
 pub mod reader;
 pub mod reference;
-pub mod schema;
 pub mod seeds;
-pub mod shard;
 pub mod splits;
-pub mod store;
+pub mod storage;
 pub mod world;
 pub mod writer;
 
 pub mod ffi;
 
-pub use codec::Codec;
-pub use dataset::StorageOptions;
+pub use convert::Layout;
 pub use error::{Error, ErrorKind, Result};
-pub use layout::Layout;
 pub use manifest::Manifest;
 pub use reader::Reader;
 pub use seeds::{SampleRng, SeedDerivation};
 pub use splits::{SplitRule, Splits};
+pub use storage::codec::Codec;
+pub use storage::dataset::StorageOptions;
 pub use world::{ArrayKind, WorldDesc};
 pub use writer::{SampleRef, Summary, Writer, WriterOptions};

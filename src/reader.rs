@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use crate::dataset::World;
+use crate::convert::{check_len, from_row_major_f32, Float, Layout};
 use crate::error::{Error, ErrorKind, Result};
-use crate::layout::{check_len, from_row_major_f32, Float, Layout};
+use crate::storage::dataset::World;
 use crate::world::{ArrayKind, WorldDesc};
 
 /// Reads the samples of one world. `Sync`: share it between threads.

@@ -38,11 +38,11 @@ use serde_json::{json, Value};
 use zarrs::array::{data_type, Array, ArrayBuilder};
 use zarrs::storage::{StorePrefix, WritableStorageTraits};
 
-use crate::codec::Codec;
-use crate::dataset::{codec_options, World};
 use crate::error::{from_array, from_storage, Error, ErrorKind, Result};
-use crate::provenance::sha256_hex;
+use crate::manifest::provenance::sha256_hex;
 use crate::seeds::SampleRng;
+use crate::storage::codec::Codec;
+use crate::storage::dataset::{codec_options, World};
 
 /// The values of the `split` array (associated constants, so they stay out of the C
 /// header; C uses `UME_SPLIT_*`).

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{anyhow, Context, Result};
-use umedata::dataset::World;
 use umedata::manifest::{Manifest, MANIFEST_FILE};
 use umedata::reference::nk;
+use umedata::storage::dataset::World;
 
 /// Key of the reference-world configuration inside the manifest's `config`.
 pub const CONFIG_WORLD_KEY: &str = "reference_world";
@@ -123,7 +123,7 @@ pub fn human_bytes(b: u64) -> String {
 /// Chunks of an array that are stored, their total stored bytes and the samples they hold.
 pub fn stored_chunks(
     world: &World,
-    array: &umedata::dataset::DataArray,
+    array: &umedata::storage::dataset::DataArray,
 ) -> Result<(u64, u64, u64)> {
     use zarrs_like::chunk_size;
     let (mut n, mut bytes, mut samples) = (0, 0, 0);
@@ -140,7 +140,7 @@ pub fn stored_chunks(
 /// Access to chunk keys through the library's store.
 pub mod zarrs_like {
     use anyhow::{anyhow, Result};
-    use umedata::dataset::{DataArray, World};
+    use umedata::storage::dataset::{DataArray, World};
 
     /// Size in bytes of chunk `c` of `array`, `None` when it is not stored.
     pub fn chunk_size(world: &World, array: &DataArray, c: u64) -> Result<Option<u64>> {

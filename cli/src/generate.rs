@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
-use umedata::codec::Codec;
 use umedata::manifest::Manifest;
 use umedata::reference::nk;
 use umedata::seeds::SeedDerivation;
 use umedata::splits::{SplitRule, Splits};
+use umedata::storage::codec::Codec;
 use umedata::{Layout, SampleRef, StorageOptions, Writer, WriterOptions};
 
 use crate::common::{lib, CONFIG_DRAWS_KEY, CONFIG_WORLD_KEY};

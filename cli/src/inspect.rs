@@ -4,8 +4,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use serde_json::{json, Value};
-use umedata::dataset::World;
 use umedata::splits::{counts_map, SplitCounts, Splits};
+use umedata::storage::dataset::World;
 use umedata::world::ArrayKind;
 use umedata::Reader;
 

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
-use umedata::dataset::World;
 use umedata::splits::{self, Splits, CODES};
+use umedata::storage::dataset::World;
 use umedata::world::ArrayKind;
 
 use crate::common::{lib, load_manifest, world_ids};

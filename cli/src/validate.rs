@@ -7,11 +7,11 @@ use std::sync::Mutex;
 
 use anyhow::Result;
 use serde_json::{json, Value};
-use umedata::dataset::World;
 use umedata::manifest::Manifest;
 use umedata::reference::nk;
 use umedata::seeds::{SampleRng, SeedDerivation};
 use umedata::splits::{self, OodRule, SplitCode, SplitRecord, Splits, CODES};
+use umedata::storage::dataset::World;
 use umedata::world::{ArrayKind, WRITTEN};
 use umedata::{Layout, Reader};
 
@@ -117,7 +117,7 @@ fn check_root(dir: &Path) -> std::result::Result<String, String> {
 /// An array to check: name, array, dimension names, chunk shape, float32 (else uint8).
 type ArraySpec<'a> = (
     String,
-    &'a umedata::dataset::DataArray,
+    &'a umedata::storage::dataset::DataArray,
     Vec<String>,
     Vec<u64>,
     bool,

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use umedata::dataset::World;
 use umedata::manifest::Manifest;
 use umedata::splits::{SplitCode, Splits};
+use umedata::storage::dataset::World;
 use umedata::world::ArrayKind;
 use umedata::{Layout, Reader};
 

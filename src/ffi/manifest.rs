@@ -11,10 +11,10 @@ use super::splits::ume_splits;
 use super::status::ume_status;
 use super::writer::{summary, ume_summary, ume_world_desc, ume_writer};
 use super::{free_handle, register_handle, try_handle, try_names, try_out, try_slice, try_str};
-use crate::codec::Codec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Manifest;
 use crate::seeds::SeedDerivation;
+use crate::storage::codec::Codec;
 
 /// A dataset manifest being built or loaded (opaque). Thread-safe (calls are serialized).
 /// Created by `ume_manifest_new` or `ume_manifest_load`, released by `ume_manifest_free`.

@@ -169,7 +169,7 @@ unsafe fn try_slice<'a, T>(
     if ptr.is_null() {
         return Err(null(name));
     }
-    crate::layout::check_len(name, len, expected)?;
+    crate::convert::check_len(name, len, expected)?;
     check_aligned(ptr, name)?;
     // SAFETY: non-NULL, aligned, and the caller guarantees `len` readable elements.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
@@ -188,7 +188,7 @@ unsafe fn try_slice_out<'a, T>(
     if ptr.is_null() {
         return if len == 0 { Ok(None) } else { Err(null(name)) };
     }
-    crate::layout::check_len(name, len, expected)?;
+    crate::convert::check_len(name, len, expected)?;
     check_aligned(ptr, name)?;
     // SAFETY: non-NULL, aligned, and the caller guarantees `len` writable elements.
     Ok(Some(unsafe { std::slice::from_raw_parts_mut(ptr, len) }))

@@ -6,8 +6,8 @@ use std::path::Path;
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
 use super::{register_handle, try_handle, try_out, try_slice_out, try_str, unregister_handle};
+use crate::convert::{Float, Layout};
 use crate::error::Result;
-use crate::layout::{Float, Layout};
 use crate::reader::Reader;
 use crate::world::ArrayKind;
 

@@ -7,10 +7,10 @@ use std::path::Path;
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
 use super::{free_handle, register_handle, try_handle, try_out, try_slice_out, try_str};
-use crate::dataset::World;
 use crate::error::{Error, ErrorKind};
 use crate::manifest::Manifest;
 use crate::splits::{SplitCode, SplitRule, Splits};
+use crate::storage::dataset::World;
 
 /// Split code of training samples.
 pub const UME_SPLIT_TRAIN: u8 = 0;

@@ -8,9 +8,9 @@ use super::status::ume_status;
 use super::{
     register_handle, try_handle, try_names, try_out, try_ref, try_slice, try_str, unregister_handle,
 };
-use crate::codec::Codec;
+use crate::convert::{Float, Layout};
 use crate::error::{Error, Result};
-use crate::layout::{Float, Layout};
+use crate::storage::codec::Codec;
 use crate::world::{ArrayKind, WorldDesc};
 use crate::writer::{ArrayStats, SampleRef, Summary, Writer, WriterOptions};
 

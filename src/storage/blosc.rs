@@ -322,7 +322,7 @@ mod tests {
         codec
             .encode(
                 std::borrow::Cow::Borrowed(src),
-                &crate::dataset::codec_options(),
+                &crate::storage::dataset::codec_options(),
             )
             .unwrap()
             .into_owned()
@@ -416,7 +416,7 @@ mod tests {
             .decode(
                 std::borrow::Cow::Owned(frame),
                 &zarrs::array::BytesRepresentation::FixedSize(data.len() as u64),
-                &crate::dataset::codec_options(),
+                &crate::storage::dataset::codec_options(),
             )
             .unwrap();
         assert_eq!(&back[..], &data[..]);

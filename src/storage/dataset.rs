@@ -18,10 +18,10 @@ use zarrs::group::{Group, GroupBuilder};
 use zarrs::metadata::v3::MetadataV3;
 use zarrs::storage::{ReadableStorageTraits, StoreKey, StorePrefix, WritableStorageTraits};
 
-use crate::codec::Codec;
 use crate::error::{from_array, from_storage, Error, ErrorKind, Result};
-use crate::shard::{DirectCodecs, InnerLayout};
-use crate::store::AtomicFsStore;
+use crate::storage::codec::Codec;
+use crate::storage::shard::{DirectCodecs, InnerLayout};
+use crate::storage::store::AtomicFsStore;
 use crate::world::{ArrayKind, WorldDesc, WRITTEN};
 
 /// Version of the on-disk format written by this library (root group attribute).
@@ -430,9 +430,9 @@ impl World {
             .map(|i| i.shape.iter().map(|d| d.get()).collect())
     }
 
-    /// How to build shards of data array `a` by hand ([`crate::shard`]); `None` when it
+    /// How to build shards of data array `a` by hand ([`crate::storage::shard`]); `None` when it
     /// is not sharded or its shard index is not the `[bytes(little), crc32c]` at the end
-    /// that [`crate::shard::encode_shard`] writes (a world made by another tool).
+    /// that [`crate::storage::shard::encode_shard`] writes (a world made by another tool).
     pub fn shard_layout(&self, a: usize) -> Option<InnerLayout<'_>> {
         let inner = self.inner[a].as_ref().filter(|i| i.standard_index)?;
         Some(InnerLayout {
@@ -558,7 +558,7 @@ struct Inner {
     codecs: Arc<CodecChain>,
     shape: Vec<NonZeroU64>,
     /// The shard index is `[bytes(little), crc32c]` at the end (what zarrs writes by
-    /// default and what [`crate::shard`] builds).
+    /// default and what [`crate::storage::shard`] builds).
     standard_index: bool,
     /// The inner codecs, when the writer encodes them itself.
     direct: Option<DirectCodecs>,
@@ -692,7 +692,7 @@ fn prepare_root(store: &Arc<AtomicFsStore>, root: &Path, format: u8) -> Result<(
         return Ok(());
     }
     // A creation killed before the root metadata landed leaves only temp files: not data.
-    crate::store::clean_stale_temp_files(root)?;
+    crate::storage::store::clean_stale_temp_files(root)?;
     let is_empty = std::fs::read_dir(root)
         .map_err(|e| Error::io("cannot list", root, &e))?
         .next()

@@ -3,6 +3,9 @@
 //! `schemas/manifest.json` (Draft-07) plus the rules Draft-07 cannot express (see
 //! [`Manifest::semantic_violations`]); both are checked on save and on load.
 
+pub mod provenance;
+pub mod schema;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -10,14 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use zarrs::storage::{Bytes, StoreKey, WritableStorageTraits};
 
-use crate::dataset::{World, FORMAT_VERSION};
 use crate::error::{from_storage, Error, ErrorKind, Result};
-use crate::provenance::{self, GitInfo};
-use crate::schema;
 use crate::seeds::SeedDerivation;
 use crate::splits::{SplitCounts, SplitRecord, Splits};
+use crate::storage::dataset::{World, FORMAT_VERSION};
 use crate::world::{ArrayKind, WorldDesc, WRITTEN};
 use crate::writer::Summary;
+use provenance::GitInfo;
 
 /// File name of the manifest inside a dataset.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -687,7 +689,7 @@ impl Manifest {
         }
         let mut text = self.to_json();
         text.push('\n');
-        let store = crate::store::AtomicFsStore::open(dataset, true)?;
+        let store = crate::storage::store::AtomicFsStore::open(dataset, true)?;
         let key = StoreKey::new(MANIFEST_FILE).map_err(|e| Error::internal(e.to_string()))?;
         store
             .set(&key, Bytes::from(text.into_bytes()))

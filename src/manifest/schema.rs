@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 
 /// The text of `schemas/manifest.json`.
-pub const MANIFEST_SCHEMA: &str = include_str!("../schemas/manifest.json");
+pub const MANIFEST_SCHEMA: &str = include_str!("../../schemas/manifest.json");
 
 /// At most this many violations are listed in one message.
 const MAX_LISTED: usize = 10;

@@ -5,11 +5,11 @@
 //! chunk into the shard: three passes over cold memory per chunk. Inner chunks here run
 //! along the sample axis only, so each is a run of whole samples: it is gathered into a
 //! small buffer that stays in cache, encoded with the array's own inner codecs (the
-//! default blosc-lz4 chain by [`crate::blosc`], in place) into one shard buffer the thread
+//! default blosc-lz4 chain by [`crate::storage::blosc`], in place) into one shard buffer the thread
 //! keeps from chunk to chunk, and written to the file in one piece. The layout is the one the
 //! specification fixes (inner chunks, then the index of `(offset, nbytes)` pairs as
 //! little-endian uint64, `u64::MAX` for an absent inner chunk, then its crc32c), for the
-//! index codecs `[bytes(little), crc32c]` at the end, which [`crate::dataset`] checks
+//! index codecs `[bytes(little), crc32c]` at the end, which [`crate::storage::dataset`] checks
 //! before it lets the writer take this path.
 
 use std::num::NonZeroU64;
@@ -18,9 +18,9 @@ use serde_json::Value;
 use zarrs::array::codec::CodecChain;
 use zarrs::array::{ArrayToBytesCodecTraits, DataType, FillValue, IntoArrayBytes};
 
-use crate::blosc::BloscLz4;
-use crate::dataset::codec_options;
 use crate::error::{Error, Result};
+use crate::storage::blosc::BloscLz4;
+use crate::storage::dataset::codec_options;
 
 /// How the inner chunks of one array are encoded.
 pub struct InnerLayout<'a> {
@@ -37,7 +37,7 @@ pub struct InnerLayout<'a> {
 }
 
 /// Inner-chunk codecs `[bytes(little), blosc(lz4, blocksize 0), crc32c?]`, the default
-/// chain, encoded here into the shard buffer ([`crate::blosc`] says why) instead of by
+/// chain, encoded here into the shard buffer ([`crate::storage::blosc`] says why) instead of by
 /// zarrs. Float32 values are viewed as their little-endian bytes, so only on
 /// little-endian targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +101,7 @@ pub struct ShardScratch {
     /// One inner chunk, gathered.
     inner: Vec<f32>,
     index: Vec<u8>,
-    blosc: crate::blosc::Scratch,
+    blosc: crate::storage::blosc::Scratch,
 }
 
 impl ShardScratch {
@@ -213,7 +213,7 @@ fn f32_bytes(values: &[f32]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
-    use crate::dataset::{codec_options, StorageOptions, World};
+    use crate::storage::dataset::{codec_options, StorageOptions, World};
     use crate::world::WorldDesc;
 
     fn world(name: &str, inner: u64) -> World {

@@ -15,13 +15,15 @@
 //! Peak memory ≈ (max_open_chunks + callers + threads) × chunk bytes.
 //!
 //! # Durability order
-//! The data chunks of a chunk index are stored (atomically, see [`crate::store`]) before the
+//! The data chunks of a chunk index are stored (atomically, see [`crate::storage::store`]) before the
 //! `written` mask chunk that claims them, so the mask never claims a sample that is not on
 //! disk. In durable mode (the default) a sync thread fdatasyncs the data chunks before it
 //! publishes the mask chunk that claims them, so this holds across a power loss too, not
 //! only a killed process, while the compression workers never wait for the disk. A kill
 //! loses the claims the sync thread had not published yet (those samples are simply
 //! written again on resume).
+
+pub mod claims;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -31,12 +33,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::claims::Claims;
-use crate::dataset::{codec_options, StorageOptions, World};
+use crate::convert::{check_len, extend_row_major_f32, first_non_finite, Float, Layout};
 use crate::error::{from_array, Error, ErrorKind, Result};
-use crate::layout::{check_len, extend_row_major_f32, first_non_finite, Float, Layout};
-use crate::shard::ShardScratch;
+use crate::storage::dataset::{codec_options, StorageOptions, World};
+use crate::storage::shard::ShardScratch;
 use crate::world::{ArrayKind, WorldDesc};
+use crate::writer::claims::Claims;
 
 /// Options of a writer, beyond the storage choices.
 #[derive(Debug, Clone, Default)]
@@ -233,7 +235,7 @@ impl Writer {
     /// removed; the `written` mask says which samples are stored.
     pub fn open(path: &Path, world_id: &str, opts: &WriterOptions) -> Result<Writer> {
         let world = World::open(path, world_id)?;
-        crate::store::clean_stale_temp_files(&path.join(world_id))?;
+        crate::storage::store::clean_stale_temp_files(&path.join(world_id))?;
         let range = 0..world.desc.n_samples;
         let writer = Self::from_world(world, opts, range, None);
         writer.load_stored()?;
@@ -244,7 +246,7 @@ impl Writer {
     /// many processes (MPI ranks, array tasks) write disjoint ranges of one world at once.
     /// The range must be chunk-aligned (start a multiple of the chunk length, end too or
     /// the world's end) so no two processes ever share a chunk; ranges that overlap a
-    /// range another live writer holds are refused (see [`crate::claims`]).
+    /// range another live writer holds are refused (see [`crate::writer::claims`]).
     pub fn open_range(
         path: &Path,
         world_id: &str,
@@ -267,7 +269,7 @@ impl Writer {
             )));
         }
         let claims = Claims::acquire(path, world_id, start / cs..end.div_ceil(cs))?;
-        crate::store::clean_stale_temp_files(&path.join(world_id))?;
+        crate::storage::store::clean_stale_temp_files(&path.join(world_id))?;
         let writer = Self::from_world(world, opts, start..end, Some(claims));
         writer.load_stored()?;
         Ok(writer)
@@ -859,7 +861,7 @@ impl Drop for Writer {
 }
 
 /// The chunk indices of sample-axis chunk `c` of `array` (all other axes are whole).
-fn data_chunk_index(array: &crate::dataset::DataArray, c: u64) -> Vec<u64> {
+fn data_chunk_index(array: &crate::storage::dataset::DataArray, c: u64) -> Vec<u64> {
     let mut idx = vec![0u64; array.shape().len()];
     idx[0] = c;
     idx
@@ -1058,9 +1060,12 @@ impl Shared {
             if let Some(layout) = world.shard_layout(a) {
                 let us = layout.shape[0].get() as usize;
                 let n_inner = world.chunk_samples as usize / us;
-                let shard = crate::shard::encode_shard(&layout, n_inner, &mut scratch, |j, out| {
-                    self.gather(buf, a, j * us, out)
-                })
+                let shard = crate::storage::shard::encode_shard(
+                    &layout,
+                    n_inner,
+                    &mut scratch,
+                    |j, out| self.gather(buf, a, j * us, out),
+                )
                 .map_err(|e| {
                     Error::new(
                         e.kind(),
@@ -1336,7 +1341,7 @@ mod tests {
                 .map(|(k, a)| {
                     let dims = desc.sample_dims(*k);
                     let mut out = vec![0f64; a.len()];
-                    crate::layout::from_row_major_f32(
+                    crate::convert::from_row_major_f32(
                         &mut out,
                         &a.iter().map(|&x| x as f32).collect::<Vec<_>>(),
                         &dims,
