@@ -16,9 +16,36 @@
 #include <stdint.h>
 
 #define UME_VERSION_MAJOR 0
-#define UME_VERSION_MINOR 2
+#define UME_VERSION_MINOR 3
 #define UME_VERSION_PATCH 0
-#define UME_VERSION_STRING "0.2.0"
+#define UME_VERSION_STRING "0.3.0"
+
+/**
+ * Replace an existing world of the same id (default off; a world that a live writer holds
+ * is never replaced).
+ */
+#define UME_CONFIG_OVERWRITE 1
+
+/**
+ * Store NaN and infinities instead of rejecting them with UME_ERR_NON_FINITE (default off).
+ */
+#define UME_CONFIG_ALLOW_NONFINITE 2
+
+/**
+ * Append a crc32c checksum to every (inner) chunk (default on; Zarr v2 has none).
+ */
+#define UME_CONFIG_CHECKSUM 3
+
+/**
+ * fsync every chunk before the `written` mask claims it (default on).
+ */
+#define UME_CONFIG_FSYNC 4
+
+/**
+ * Writing a sample that is already stored replaces it instead of UME_ERR_ALREADY_WRITTEN
+ * (default off).
+ */
+#define UME_CONFIG_REWRITE 5
 
 /**
  * Row-major (C) buffers: `traj[t][o]` at `t * n_obs + o`.
@@ -242,6 +269,17 @@ typedef struct ume_splits ume_splits;
 typedef struct ume_writer ume_writer;
 
 /**
+ * Writer options (opaque). Created by `ume_writer_config_new` with the defaults of
+ * `ume_writer_options_default()`, changed with `ume_writer_config_set_*`, passed to
+ * `ume_writer_create_with_config`, `ume_writer_open_with_config` or
+ * `ume_writer_open_range_with_config` (which copy it: the config may be freed or reused
+ * right after), released by `ume_writer_config_free`. Setters check their value at once
+ * and leave the config unchanged on error. Not thread-safe while being changed; a config
+ * no thread changes may be passed to any number of creates at once.
+ */
+typedef struct ume_writer_config ume_writer_config;
+
+/**
  * What a simulator produces per sample, and the names of its dimensions.
  */
 typedef struct ume_world_desc {
@@ -377,6 +415,10 @@ typedef struct ume_world_shape {
 
 /**
  * Writer options. Start from `ume_writer_options_default()` and change fields.
+ *
+ * Frozen at its 0.2 layout: it never gains a field (programs compiled against any 0.x
+ * or 1.x header pass it as they are). Options added later exist only in the opaque
+ * `ume_writer_config` (`ume_writer_create_with_config`).
  */
 typedef struct ume_writer_options {
   /**
@@ -442,6 +484,56 @@ typedef struct ume_writer_options {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Creates a config holding the default options (blosc-lz4, automatic chunking and threads,
+ * checksums and fsync on, no overwrite, non-finite values rejected, Zarr v3) in `*out`.
+ * The caller owns it and releases it with `ume_writer_config_free`. Errors:
+ * UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_writer_config_new(struct ume_writer_config **out);
+
+/**
+ * Releases a config. NULL is a no-op; a double free is detected, ignored and reported in
+ * the thread's error message. Writers created with it are not affected.
+ */
+void ume_writer_config_free(struct ume_writer_config *config);
+
+/**
+ * Compression: `codec` is UME_CODEC_BLOSC_LZ4 (default), UME_CODEC_BLOSC_ZSTD,
+ * UME_CODEC_ZSTD or UME_CODEC_NONE; `clevel` its level, -1 for the codec's default
+ * (blosc 0..=9, zstd -7..=22). Errors: UME_ERR_INVALID_ARGUMENT naming the value.
+ */
+enum ume_status ume_writer_config_set_codec(struct ume_writer_config *config, uint32_t codec, int32_t clevel);
+
+/**
+ * Chunking: `chunk_samples` samples per chunk (0 = about 1 MiB of trajectories, a power
+ * of two; more than n_samples is clipped to n_samples) and `inner_chunk_samples` per
+ * inner chunk of a Zarr v3 shard (0 = about 64 KiB of trajectories; equal to
+ * chunk_samples = no sharding; otherwise a divisor of chunk_samples, checked when the
+ * world is created, since chunk_samples may be 0 here).
+ */
+enum ume_status ume_writer_config_set_chunking(struct ume_writer_config *config, uint64_t chunk_samples, uint64_t inner_chunk_samples);
+
+/**
+ * Threads and memory: `n_threads` compression threads (0 = one per core) and
+ * `max_open_chunks` partially filled chunks kept in memory (0 = about 8 MiB worth, and
+ * at least one per caller thread plus one). Limits are checked when the writer starts.
+ */
+enum ume_status ume_writer_config_set_threads(struct ume_writer_config *config, uint32_t n_threads, uint32_t max_open_chunks);
+
+/**
+ * Turns the on/off option `option` (a `UME_CONFIG_*` constant) on (`on` = 1) or off (0).
+ * New on/off options of later minor versions get new constants, not new functions.
+ * Errors: UME_ERR_INVALID_ARGUMENT for an unknown option or `on` other than 0/1.
+ */
+enum ume_status ume_writer_config_set_flag(struct ume_writer_config *config, uint32_t option, uint8_t on);
+
+/**
+ * Zarr format of a new world: 3 (default) or 2 (for readers without Zarr v3 support; no
+ * sharding and no checksums there). Errors: UME_ERR_INVALID_ARGUMENT for other values.
+ */
+enum ume_status ume_writer_config_set_zarr_format(struct ume_writer_config *config, uint32_t zarr_format);
 
 /**
  * The message of the most recent failed umedata call on the calling thread, or "" if none
@@ -845,6 +937,27 @@ enum ume_status ume_writer_open(const char *path, const char *world_id, const st
  * manifest. The caller owns `*out` (free with `ume_writer_free`).
  */
 enum ume_status ume_writer_open_range(const char *path, const char *world_id, uint64_t start, uint64_t count, const struct ume_writer_options *opts, struct ume_writer **out);
+
+/**
+ * Like `ume_writer_create`, with the options in an opaque `ume_writer_config` (NULL =
+ * defaults) instead of the frozen `ume_writer_options` struct: the form that gets every
+ * option added after 0.2. The config is copied; the caller keeps and frees it. The caller
+ * owns `*out` (NULL on failure) and releases it with `ume_writer_free`.
+ */
+enum ume_status ume_writer_create_with_config(const char *path, const struct ume_world_desc *world, const struct ume_writer_config *config, struct ume_writer **out);
+
+/**
+ * Like `ume_writer_open`, with the options in a `ume_writer_config` (NULL = defaults).
+ * Only threads, max_open_chunks, allow_nonfinite, rewrite and fsync apply to a world that
+ * exists. The caller owns `*out` (NULL on failure; free with `ume_writer_free`).
+ */
+enum ume_status ume_writer_open_with_config(const char *path, const char *world_id, const struct ume_writer_config *config, struct ume_writer **out);
+
+/**
+ * Like `ume_writer_open_range`, with the options in a `ume_writer_config` (NULL =
+ * defaults). The caller owns `*out` (NULL on failure; free with `ume_writer_free`).
+ */
+enum ume_status ume_writer_open_range_with_config(const char *path, const char *world_id, uint64_t start, uint64_t count, const struct ume_writer_config *config, struct ume_writer **out);
 
 /**
  * Stores in `*out` how many samples of the writer's range are neither stored nor

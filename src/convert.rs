@@ -17,19 +17,6 @@ pub enum Layout {
     F,
 }
 
-impl Layout {
-    /// The layout for a C flag value (`UME_LAYOUT_C` = 1, `UME_LAYOUT_F` = 2).
-    pub fn from_flag(flag: u32) -> Result<Self> {
-        match flag {
-            1 => Ok(Layout::C),
-            2 => Ok(Layout::F),
-            other => Err(Error::invalid(format!(
-                "layout flag {other} is not valid (expected 1 = UME_LAYOUT_C or 2 = UME_LAYOUT_F)"
-            ))),
-        }
-    }
-}
-
 /// Element types accepted from callers; stored as float32.
 pub trait Float: Copy + Send + Sync + 'static {
     /// Rounds to float32 (round to nearest, as C's `(float)x`).
@@ -226,15 +213,6 @@ mod tests {
         let mut dst = Vec::new();
         extend_row_major_f32(&mut dst, &src, &[2], Layout::C);
         assert_eq!(dst, [0.1f32, (1.0f64 / 3.0) as f32]);
-    }
-
-    #[test]
-    fn layout_flags() {
-        assert_eq!(Layout::from_flag(1).unwrap(), Layout::C);
-        assert_eq!(Layout::from_flag(2).unwrap(), Layout::F);
-        let e = Layout::from_flag(7).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        assert!(e.message().contains("7"));
     }
 
     #[test]

@@ -63,15 +63,6 @@ impl SeedDerivation {
         SeedDerivation::ChaCha20,
     ];
 
-    /// The derivation for a C flag value (`UME_SEED_*`).
-    pub fn from_flag(flag: u32) -> Result<Self> {
-        Self::ALL.get(flag as usize).copied().ok_or_else(|| {
-            Error::invalid(format!(
-                "derivation {flag} is not valid (expected 0 = UME_SEED_ADD, 1 = UME_SEED_SPLITMIX64, 2 = UME_SEED_CHACHA20)"
-            ))
-        })
-    }
-
     /// Name recorded in the manifest (`rng_seeds.derivation_algorithm`).
     pub fn name(self) -> &'static str {
         match self {
@@ -323,7 +314,6 @@ mod tests {
         for d in SeedDerivation::ALL {
             assert_eq!(SeedDerivation::from_name(d.name()).unwrap(), d);
         }
-        assert!(SeedDerivation::from_flag(3).is_err());
     }
 
     #[test]

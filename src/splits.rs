@@ -700,10 +700,7 @@ impl Splits {
                 self.world_id, self.record.n_samples, world.desc.world_id, world.desc.n_samples
             )));
         }
-        let codec = (0..4u32)
-            .filter_map(|f| Codec::from_flag(f).ok())
-            .find(|c| c.name() == world.codec)
-            .unwrap_or(Codec::BloscLz4);
+        let codec = Codec::from_name(&world.codec).unwrap_or(Codec::BloscLz4);
         let checksum = serde_json::to_value(world.written.metadata())
             .ok()
             .and_then(|m| m.get("codecs").cloned())

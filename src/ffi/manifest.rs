@@ -13,8 +13,6 @@ use super::writer::{summary, ume_summary, ume_world_desc, ume_writer};
 use super::{free_handle, register_handle, try_handle, try_names, try_out, try_slice, try_str};
 use crate::error::{Error, ErrorKind, Result};
 use crate::manifest::Manifest;
-use crate::seeds::SeedDerivation;
-use crate::storage::codec::Codec;
 
 /// A dataset manifest being built or loaded (opaque). Thread-safe (calls are serialized).
 /// Created by `ume_manifest_new` or `ume_manifest_load`, released by `ume_manifest_free`.
@@ -48,7 +46,7 @@ pub unsafe extern "C" fn ume_manifest_new(
         let out = unsafe { try_out(out, "out") }?;
         *out = std::ptr::null_mut();
         let version = unsafe { try_str(version, "version") }?;
-        let m = Manifest::new(version, global_seed, SeedDerivation::from_flag(derivation)?)?;
+        let m = Manifest::new(version, global_seed, super::flags::derivation(derivation)?)?;
         *out = register_handle(ume_manifest {
             inner: Mutex::new(m),
         });
@@ -145,7 +143,7 @@ pub unsafe extern "C" fn ume_manifest_add_world(
         // SAFETY: NULL-checked; the description's arrays have the declared lengths.
         let m = unsafe { try_handle(manifest, "manifest") }?;
         let desc = unsafe { super::writer::world_desc(world) }?;
-        let codec = Codec::from_flag(codec)?;
+        let codec = super::flags::codec(codec)?;
         lock(m).add_world(&desc, chunk_samples, codec.name(), samples_written)
     })
 }

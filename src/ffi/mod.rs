@@ -2,12 +2,16 @@
 //! panic boundary ([`panic::guard`]) and turns errors into an [`status::ume_status`] plus
 //! a thread-local message ([`error`]). All logic lives in the safe modules.
 //!
-//! One file per handle type: [`writer`] (`ume_writer`), [`reader`] (`ume_reader`).
+//! One file per handle type: [`writer`] (`ume_writer`), [`config`] (`ume_writer_config`),
+//! [`reader`] (`ume_reader`), [`rng`] (`ume_rng`), [`manifest`] (`ume_manifest`),
+//! [`splits`] (`ume_splits`); [`flags`] parses every C flag value.
 
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+pub mod config;
 pub mod error;
+pub mod flags;
 pub mod manifest;
 pub mod panic;
 pub mod reader;
@@ -21,19 +25,10 @@ use std::ffi::{c_char, CStr};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Row-major (C) buffers: `traj[t][o]` at `t * n_obs + o`.
-pub const UME_LAYOUT_C: u32 = 1;
-/// Column-major (Fortran, Julia) buffers: `traj(t, o)` at `t + T * o`.
-pub const UME_LAYOUT_F: u32 = 2;
-
-/// Blosc with LZ4 and byte shuffle (default).
-pub const UME_CODEC_BLOSC_LZ4: u32 = 0;
-/// Blosc with Zstd and byte shuffle.
-pub const UME_CODEC_BLOSC_ZSTD: u32 = 1;
-/// Plain Zstd.
-pub const UME_CODEC_ZSTD: u32 = 2;
-/// No compression.
-pub const UME_CODEC_NONE: u32 = 3;
+pub use flags::{
+    UME_CODEC_BLOSC_LZ4, UME_CODEC_BLOSC_ZSTD, UME_CODEC_NONE, UME_CODEC_ZSTD, UME_LAYOUT_C,
+    UME_LAYOUT_F,
+};
 
 /// Addresses of the live handles (writers, readers) this library handed out. Freeing or
 /// using an address that is not live (double free, use after free, a pointer that never

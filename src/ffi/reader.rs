@@ -6,7 +6,7 @@ use std::path::Path;
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
 use super::{register_handle, try_handle, try_out, try_slice_out, try_str, unregister_handle};
-use crate::convert::{Float, Layout};
+use crate::convert::Float;
 use crate::error::Result;
 use crate::reader::Reader;
 use crate::world::ArrayKind;
@@ -133,7 +133,7 @@ unsafe fn read<T: Float>(
 ) -> Result<()> {
     // SAFETY: NULL-checked; a non-NULL handle comes from ume_reader_open.
     let r = &unsafe { try_handle(reader, "reader") }?.inner;
-    let layout = Layout::from_flag(layout)?;
+    let layout = super::flags::layout(layout)?;
     let d = r.desc();
     // Validates the range before any length is multiplied by it.
     r.mask(start, count)?;

@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
 use super::{free_handle, register_handle, try_handle_mut, try_out, try_slice_out};
-use crate::seeds::{sample_seed, SampleRng, SeedDerivation};
+use crate::seeds::{sample_seed, SampleRng};
 
 /// Per-sample seed `global_seed + sample_index` (mod 2^64), the prototype's rule.
 pub const UME_SEED_ADD: u32 = 0;
@@ -156,7 +156,7 @@ pub unsafe extern "C" fn ume_sample_seed(
         *out = sample_seed(
             global_seed,
             sample_index,
-            SeedDerivation::from_flag(derivation)?,
+            super::flags::derivation(derivation)?,
         )?;
         Ok(())
     })
@@ -186,7 +186,7 @@ mod tests {
             let c = unsafe { std::ffi::CStr::from_ptr(ume_seed_derivation_name(d)) };
             assert_eq!(
                 c.to_str().unwrap(),
-                SeedDerivation::from_flag(d).unwrap().name()
+                crate::ffi::flags::derivation(d).unwrap().name()
             );
         }
     }

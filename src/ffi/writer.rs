@@ -8,9 +8,8 @@ use super::status::ume_status;
 use super::{
     register_handle, try_handle, try_names, try_out, try_ref, try_slice, try_str, unregister_handle,
 };
-use crate::convert::{Float, Layout};
+use crate::convert::Float;
 use crate::error::{Error, Result};
-use crate::storage::codec::Codec;
 use crate::world::{ArrayKind, WorldDesc};
 use crate::writer::{ArrayStats, SampleRef, Summary, Writer, WriterOptions};
 
@@ -48,6 +47,10 @@ pub struct ume_world_desc {
 }
 
 /// Writer options. Start from `ume_writer_options_default()` and change fields.
+///
+/// Frozen at its 0.2 layout: it never gains a field (programs compiled against any 0.x
+/// or 1.x header pass it as they are). Options added later exist only in the opaque
+/// `ume_writer_config` (`ume_writer_create_with_config`).
 #[repr(C)]
 pub struct ume_writer_options {
     /// UME_CODEC_BLOSC_LZ4 (default), UME_CODEC_BLOSC_ZSTD, UME_CODEC_ZSTD or UME_CODEC_NONE.
@@ -161,19 +164,9 @@ pub(crate) unsafe fn world_desc(world: *const ume_world_desc) -> Result<WorldDes
     })
 }
 
-fn flag(v: u8, name: &str) -> Result<bool> {
-    match v {
-        0 => Ok(false),
-        1 => Ok(true),
-        other => Err(Error::invalid(format!(
-            "option '{name}' is {other}, expected 0 or 1"
-        ))),
-    }
-}
-
 fn convert_options(o: &ume_writer_options) -> Result<WriterOptions> {
     let mut opts = WriterOptions::default();
-    opts.storage.codec = Codec::from_flag(o.codec)?;
+    opts.storage.codec = super::flags::codec(o.codec)?;
     opts.storage.clevel = match o.clevel {
         -1 => None,
         l => Some(l),
@@ -181,13 +174,13 @@ fn convert_options(o: &ume_writer_options) -> Result<WriterOptions> {
     opts.storage.chunk_samples = (o.chunk_samples != 0).then_some(o.chunk_samples);
     opts.storage.inner_chunk_samples =
         (o.inner_chunk_samples != 0).then_some(u64::from(o.inner_chunk_samples));
-    opts.storage.checksum = flag(o.checksum, "checksum")?;
-    opts.storage.durable = flag(o.fsync, "fsync")?;
+    opts.storage.checksum = super::flags::boolean(o.checksum, "checksum")?;
+    opts.storage.durable = super::flags::boolean(o.fsync, "fsync")?;
     opts.threads = o.n_threads as usize;
     opts.max_open_chunks = o.max_open_chunks as usize;
-    opts.overwrite = flag(o.overwrite, "overwrite")?;
-    opts.allow_nonfinite = flag(o.allow_nonfinite, "allow_nonfinite")?;
-    opts.rewrite = flag(o.rewrite, "rewrite")?;
+    opts.overwrite = super::flags::boolean(o.overwrite, "overwrite")?;
+    opts.allow_nonfinite = super::flags::boolean(o.allow_nonfinite, "allow_nonfinite")?;
+    opts.rewrite = super::flags::boolean(o.rewrite, "rewrite")?;
     opts.storage.zarr_format = match o.zarr_format {
         2 | 3 => o.zarr_format,
         other => {
@@ -249,7 +242,7 @@ unsafe fn write_sample<T: Float>(
 ) -> Result<()> {
     // SAFETY: checked to be a live handle.
     let w = &unsafe { try_handle(w, "writer") }?.inner;
-    let layout = Layout::from_flag(layout)?;
+    let layout = super::flags::layout(layout)?;
     let d = w.desc();
     if i >= d.n_samples {
         return Err(Error::new(
@@ -470,6 +463,77 @@ pub unsafe extern "C" fn ume_writer_open_range(
         let path = unsafe { try_str(path, "path") }?;
         let world_id = unsafe { try_str(world_id, "world_id") }?;
         let opts = reopen_options(unsafe { opts.as_ref() })?;
+        let writer = Writer::open_range(Path::new(path), world_id, start, count, &opts)?;
+        *out = register_handle(ume_writer { inner: writer });
+        Ok(())
+    })
+}
+
+/// Like `ume_writer_create`, with the options in an opaque `ume_writer_config` (NULL =
+/// defaults) instead of the frozen `ume_writer_options` struct: the form that gets every
+/// option added after 0.2. The config is copied; the caller keeps and frees it. The caller
+/// owns `*out` (NULL on failure) and releases it with `ume_writer_free`.
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_create_with_config(
+    path: *const c_char,
+    world: *const ume_world_desc,
+    config: *const super::config::ume_writer_config,
+    out: *mut *mut ume_writer,
+) -> ume_status {
+    guard("ume_writer_create_with_config", || {
+        // SAFETY: pointer arguments are checked for NULL (and the config for liveness).
+        let out = unsafe { try_out(out, "out") }?;
+        *out = std::ptr::null_mut();
+        let path = unsafe { try_str(path, "path") }?;
+        let desc = unsafe { world_desc(world) }?;
+        let opts = unsafe { super::config::options(config) }?;
+        let writer = Writer::create(Path::new(path), &desc, &opts)?;
+        *out = register_handle(ume_writer { inner: writer });
+        Ok(())
+    })
+}
+
+/// Like `ume_writer_open`, with the options in a `ume_writer_config` (NULL = defaults).
+/// Only threads, max_open_chunks, allow_nonfinite, rewrite and fsync apply to a world that
+/// exists. The caller owns `*out` (NULL on failure; free with `ume_writer_free`).
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_open_with_config(
+    path: *const c_char,
+    world_id: *const c_char,
+    config: *const super::config::ume_writer_config,
+    out: *mut *mut ume_writer,
+) -> ume_status {
+    guard("ume_writer_open_with_config", || {
+        // SAFETY: pointer arguments are checked for NULL (and the config for liveness).
+        let out = unsafe { try_out(out, "out") }?;
+        *out = std::ptr::null_mut();
+        let path = unsafe { try_str(path, "path") }?;
+        let world_id = unsafe { try_str(world_id, "world_id") }?;
+        let opts = unsafe { super::config::options(config) }?;
+        let writer = Writer::open(Path::new(path), world_id, &opts)?;
+        *out = register_handle(ume_writer { inner: writer });
+        Ok(())
+    })
+}
+
+/// Like `ume_writer_open_range`, with the options in a `ume_writer_config` (NULL =
+/// defaults). The caller owns `*out` (NULL on failure; free with `ume_writer_free`).
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_open_range_with_config(
+    path: *const c_char,
+    world_id: *const c_char,
+    start: u64,
+    count: u64,
+    config: *const super::config::ume_writer_config,
+    out: *mut *mut ume_writer,
+) -> ume_status {
+    guard("ume_writer_open_range_with_config", || {
+        // SAFETY: pointer arguments are checked for NULL (and the config for liveness).
+        let out = unsafe { try_out(out, "out") }?;
+        *out = std::ptr::null_mut();
+        let path = unsafe { try_str(path, "path") }?;
+        let world_id = unsafe { try_str(world_id, "world_id") }?;
+        let opts = unsafe { super::config::options(config) }?;
         let writer = Writer::open_range(Path::new(path), world_id, start, count, &opts)?;
         *out = register_handle(ume_writer { inner: writer });
         Ok(())

@@ -22,17 +22,12 @@ pub enum Codec {
 }
 
 impl Codec {
-    /// The codec for a C flag value (`UME_CODEC_*`).
-    pub fn from_flag(flag: u32) -> Result<Self> {
-        match flag {
-            0 => Ok(Codec::BloscLz4),
-            1 => Ok(Codec::BloscZstd),
-            2 => Ok(Codec::Zstd),
-            3 => Ok(Codec::None),
-            other => Err(Error::invalid(format!(
-                "codec {other} is not valid (expected 0 = UME_CODEC_BLOSC_LZ4, 1 = UME_CODEC_BLOSC_ZSTD, 2 = UME_CODEC_ZSTD, 3 = UME_CODEC_NONE)"
-            ))),
-        }
+    /// Every codec the writer can store.
+    pub const ALL: [Codec; 4] = [Codec::BloscLz4, Codec::BloscZstd, Codec::Zstd, Codec::None];
+
+    /// The codec recorded under `name` in the world attributes ([`Codec::name`]).
+    pub fn from_name(name: &str) -> Option<Codec> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
     }
 
     /// Short name recorded in the world attributes.
@@ -115,11 +110,10 @@ mod tests {
 
     #[test]
     fn flags_and_levels() {
-        assert_eq!(Codec::from_flag(0).unwrap(), Codec::BloscLz4);
-        assert!(Codec::from_flag(9)
-            .unwrap_err()
-            .message()
-            .contains("codec 9"));
+        for c in Codec::ALL {
+            assert_eq!(Codec::from_name(c.name()), Some(c));
+        }
+        assert_eq!(Codec::from_name("lzma"), None);
         assert_eq!(Codec::BloscLz4.level(None).unwrap(), 5);
         assert!(Codec::BloscLz4.level(Some(12)).is_err());
         assert_eq!(Codec::Zstd.chain(3, 4, true).unwrap().len(), 2);
