@@ -82,12 +82,9 @@ pub struct Args {
 }
 
 fn parse_codec(name: &str) -> Result<Codec> {
-    (0..8u32)
-        .filter_map(|f| Codec::from_flag(f).ok())
-        .find(|c| c.name() == name)
-        .with_context(|| {
-            format!("--codec '{name}' is not known (expected blosc-lz4, blosc-zstd, zstd or none)")
-        })
+    Codec::from_name(name).with_context(|| {
+        format!("--codec '{name}' is not known (expected blosc-lz4, blosc-zstd, zstd or none)")
+    })
 }
 
 fn parse_fractions(s: &str) -> Result<[f64; 3]> {
