@@ -41,8 +41,9 @@ use zarrs::storage::{StorePrefix, WritableStorageTraits};
 use crate::error::{from_array, from_storage, Error, ErrorKind, Result};
 use crate::manifest::provenance::sha256_hex;
 use crate::seeds::SampleRng;
+use crate::storage::codec::codec_options;
 use crate::storage::codec::Codec;
-use crate::storage::dataset::{codec_options, World};
+use crate::storage::dataset::World;
 
 /// The values of the `split` array (associated constants, so they stay out of the C
 /// header; C uses `UME_SPLIT_*`).

@@ -6,6 +6,8 @@
 //! [`reader`] (`ume_reader`), [`rng`] (`ume_rng`), [`manifest`] (`ume_manifest`),
 //! [`splits`] (`ume_splits`); [`flags`] parses every C flag value.
 
+// The C face: raw pointers from C are this module's whole job.
+#![allow(unsafe_code)]
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 

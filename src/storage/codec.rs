@@ -104,6 +104,14 @@ impl Codec {
     }
 }
 
+/// Codec options used for every chunk operation: one chunk is encoded by one thread (the
+/// writer parallelises across chunks), empty chunks are stored (a chunk of NaN is data).
+pub fn codec_options() -> zarrs::array::CodecOptions {
+    zarrs::array::CodecOptions::default()
+        .with_concurrent_target(1)
+        .with_store_empty_chunks(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

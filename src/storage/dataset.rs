@@ -19,7 +19,7 @@ use zarrs::metadata::v3::MetadataV3;
 use zarrs::storage::{ReadableStorageTraits, StoreKey, StorePrefix, WritableStorageTraits};
 
 use crate::error::{from_array, from_storage, Error, ErrorKind, Result};
-use crate::storage::codec::Codec;
+use crate::storage::codec::{codec_options, Codec};
 use crate::storage::shard::{DirectCodecs, InnerLayout};
 use crate::storage::store::AtomicFsStore;
 use crate::world::{ArrayKind, WorldDesc, WRITTEN};
@@ -846,14 +846,6 @@ fn consolidate_v2(store: &AtomicFsStore) -> Result<()> {
         ".zmetadata",
         &json!({"zarr_consolidated_format": 1, "metadata": metadata}),
     )
-}
-
-/// Codec options used for every chunk operation: one chunk is encoded by one thread (the
-/// writer parallelises across chunks), empty chunks are stored (a chunk of NaN is data).
-pub fn codec_options() -> zarrs::array::CodecOptions {
-    zarrs::array::CodecOptions::default()
-        .with_concurrent_target(1)
-        .with_store_empty_chunks(true)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use zarrs::array::{ArrayToBytesCodecTraits, DataType, FillValue, IntoArrayBytes}
 
 use crate::error::{Error, Result};
 use crate::storage::blosc::BloscLz4;
-use crate::storage::dataset::codec_options;
+use crate::storage::codec::codec_options;
 
 /// How the inner chunks of one array are encoded.
 pub struct InnerLayout<'a> {
@@ -204,16 +204,13 @@ fn encode_direct(
 
 /// The bytes of `values` in memory order (little-endian, where [`DirectCodecs`] is used).
 fn f32_bytes(values: &[f32]) -> &[u8] {
-    // SAFETY: any f32 is 4 initialised bytes with no padding, u8 has alignment 1, and the
-    // slice borrows `values` for as long as it lives.
-    unsafe {
-        std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
-    }
+    bytemuck::cast_slice(values)
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::storage::dataset::{codec_options, StorageOptions, World};
+    use crate::storage::codec::codec_options;
+    use crate::storage::dataset::{StorageOptions, World};
     use crate::world::WorldDesc;
 
     fn world(name: &str, inner: u64) -> World {

@@ -122,6 +122,7 @@ impl AtomicFsStore {
 /// Starts writing `f`'s dirty pages to disk without waiting for them. Only a hint: a
 /// failure here shows up again, and is reported, at the fdatasync that follows.
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // TODO(issue 12): the last unsafe outside ffi/ and blosc; goes with the durability rework
 fn start_writeback(f: &std::fs::File) {
     use std::os::fd::AsRawFd;
     // SAFETY: the descriptor is open for the lifetime of `f`; the call reads no memory of

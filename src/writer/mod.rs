@@ -35,7 +35,8 @@ use std::time::{Duration, Instant};
 
 use crate::convert::{check_len, extend_row_major_f32, first_non_finite, Float, Layout};
 use crate::error::{from_array, Error, ErrorKind, Result};
-use crate::storage::dataset::{codec_options, StorageOptions, World};
+use crate::storage::codec::codec_options;
+use crate::storage::dataset::{StorageOptions, World};
 use crate::storage::shard::ShardScratch;
 use crate::world::{ArrayKind, WorldDesc};
 use crate::writer::claims::Claims;
