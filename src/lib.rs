@@ -4,7 +4,7 @@
 //! The layers, bottom up (docs/ARCHITECTURE.md draws them; `tests/architecture.rs`
 //! enforces who may import whom):
 //! - foundation: [`error`], [`world`] (shapes and names), [`convert`] (caller buffers),
-//!   [`seeds`] (per-sample streams);
+//!   [`seeds`] (per-sample streams), [`digest`];
 //! - [`storage`]: the on-disk layout, the atomic store, codecs, shards;
 //! - [`writer`] and [`reader`]: samples in and out;
 //! - [`splits`], [`manifest`]: what a dataset claims about itself;
@@ -17,6 +17,7 @@
 #![deny(unsafe_code)]
 
 pub mod convert;
+pub mod digest;
 pub mod error;
 pub mod manifest;
 pub mod reader;

@@ -38,8 +38,8 @@ use serde_json::{json, Value};
 use zarrs::array::{data_type, Array, ArrayBuilder};
 use zarrs::storage::{StorePrefix, WritableStorageTraits};
 
+use crate::digest::sha256_hex;
 use crate::error::{from_array, from_storage, Error, ErrorKind, Result};
-use crate::manifest::provenance::sha256_hex;
 use crate::seeds::SampleRng;
 use crate::storage::codec::codec_options;
 use crate::storage::codec::Codec;

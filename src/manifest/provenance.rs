@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
@@ -224,11 +223,7 @@ fn ecmascript_number(x: f64) -> String {
     format!("{sign}{body}")
 }
 
-/// SHA-256 of `bytes`, lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::digest::sha256_hex;
 
 /// The config hash: SHA-256 of the canonical JSON.
 pub fn config_hash(config: &Value) -> String {
