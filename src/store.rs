@@ -66,6 +66,11 @@ impl AtomicFsStore {
         self.early_writeback.store(on, Ordering::Relaxed);
     }
 
+    /// The file that holds the value at `key`.
+    pub fn fs_path(&self, key: &StoreKey) -> PathBuf {
+        self.inner.key_to_fspath(key)
+    }
+
     /// Makes the value at `key` durable (fdatasync of that one file).
     pub fn sync_key(&self, key: &StoreKey) -> Result<()> {
         let path = self.inner.key_to_fspath(key);
