@@ -1767,4 +1767,35 @@ mod tests {
         Writer::create(&p, &desc, &o).unwrap().finalize().unwrap();
         std::fs::remove_dir_all(p).unwrap();
     }
+
+    #[test]
+    fn overwrite_checks_everything_before_touching_the_old_world() {
+        let desc = small(4);
+        let p = tmp("overwrite-checks");
+        let w = Writer::create(&p, &desc, &opts(2, 0)).unwrap();
+        for i in 0..4 {
+            write(&w, i);
+        }
+        w.finalize().unwrap();
+        // an inner chunk length that does not divide the chunk length: refused, and the
+        // old world is untouched (it used to be erased first)
+        let mut o = opts(2, 0);
+        o.overwrite = true;
+        o.storage.inner_chunk_samples = Some(3);
+        let e = Writer::create(&p, &desc, &o).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        let r = Reader::open(&p, &desc.world_id).unwrap();
+        assert_eq!(r.samples_written().unwrap(), 4);
+        // a live holder (a writer of this process) blocks the overwrite; after it, it works
+        let holder = Writer::open(&p, &desc.world_id, &opts(2, 0)).unwrap();
+        o.storage.inner_chunk_samples = None;
+        let e = Writer::create(&p, &desc, &o).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+        assert!(e.message().contains("held open"), "{e}");
+        assert_eq!(r.samples_written().unwrap(), 4);
+        drop(holder);
+        Writer::create(&p, &desc, &o).unwrap().finalize().unwrap();
+        assert!(!p.join(".umedata").exists(), "no hold or trash is left");
+        std::fs::remove_dir_all(p).unwrap();
+    }
 }
