@@ -868,7 +868,12 @@ struct ume_writer_options ume_writer_options_default(void);
  * other worlds already in it are kept) and returns a writer in `*out`.
  *
  * `opts` may be NULL for the defaults. Fails with UME_ERR_ALREADY_EXISTS if the world
- * exists and `opts->overwrite` is 0, UME_ERR_IO if the directory cannot be created,
+ * exists and `opts->overwrite` is 0, or if `opts->overwrite` is 1 but a live writer (of
+ * this process or another: create, resume or range) holds the world open: the message
+ * names its host, pid and hold file, and nothing of the world is touched. A holder that
+ * died does not count (see `ume_writer_open_range` for the lease rules). Every writer
+ * holds its world until `ume_writer_finalize` or `ume_writer_free`. UME_ERR_IO if the
+ * directory cannot be created,
  * UME_ERR_INVALID_ARGUMENT for a bad description (zero sizes, duplicate or bad names).
  * On success the caller owns `*out` and must release it with `ume_writer_free`
  * (after `ume_writer_finalize`). On failure `*out` is set to NULL.
@@ -919,8 +924,10 @@ void ume_writer_free(struct ume_writer *writer);
  * (resume after a crash or pre-emption). Chunking, codec and shapes are those stored;
  * from `opts` (NULL = defaults) only n_threads, max_open_chunks, allow_nonfinite,
  * rewrite and fsync apply. Temporary files left by killed writers are removed. Use
- * `ume_writer_missing` to list what is left to do. The caller owns `*out` (free with
- * `ume_writer_free`). Errors: UME_ERR_NOT_FOUND, UME_ERR_FORMAT, UME_ERR_IO.
+ * `ume_writer_missing` to list what is left to do. The writer holds the world (no
+ * overwrite replaces it) until finalized or freed. The caller owns `*out` (free with
+ * `ume_writer_free`). Errors: UME_ERR_NOT_FOUND, UME_ERR_FORMAT, UME_ERR_IO,
+ * UME_ERR_INVALID_ARGUMENT for a bad `UME_CLAIM_LEASE_SECONDS`.
  */
 enum ume_status ume_writer_open(const char *path, const char *world_id, const struct ume_writer_options *opts, struct ume_writer **out);
 
@@ -930,8 +937,21 @@ enum ume_status ume_writer_open(const char *path, const char *world_id, const st
  * at once. The range must be chunk-aligned: `start` a multiple of the chunk length
  * (`ume_writer_shape` / `ume_reader_shape` give it) and the end too, or equal to
  * n_samples. Writes outside the range fail with UME_ERR_OUT_OF_RANGE. A range that
- * overlaps one held by another live writer is refused with UME_ERR_ALREADY_EXISTS;
- * claims of dead processes on this host are taken over. Finalizing releases the range.
+ * overlaps one held by another live writer is refused with UME_ERR_ALREADY_EXISTS (the
+ * message names the holder's host, pid, job and lease, and its claim file).
+ *
+ * Claims expire safely, so a task pre-empted and restarted elsewhere gets its range
+ * back. A claim is taken over when: it names this host and a pid that no longer exists,
+ * or that now belongs to a process with another start time (a reused pid); or it names
+ * another host and the same job id as this process (`UME_JOB_ID`, else
+ * `SLURM_ARRAY_JOB_ID`_`SLURM_ARRAY_TASK_ID`[.`SLURM_PROCID`]); or it names another host
+ * and its lease ran out. A live writer renews its claims every third of its lease
+ * (a background thread); the lease is `UME_CLAIM_LEASE_SECONDS` from the environment
+ * (3 to 31536000, default 600). A claim of a live process on this host is never taken
+ * over. Hosts sharing a dataset need clocks within a few seconds of each other; two live
+ * processes must never share a job id. A writer that lost a claim (stopped for longer
+ * than its lease) stores nothing more and fails at finalize. Finalizing releases the
+ * range.
  * Typical MPI use: rank 0 creates the world (ume_writer_create + ume_writer_finalize),
  * barrier, every rank opens its range, writes, finalizes; barrier; one rank writes the
  * manifest. The caller owns `*out` (free with `ume_writer_free`).

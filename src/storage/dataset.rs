@@ -19,6 +19,7 @@ use zarrs::metadata::v3::MetadataV3;
 use zarrs::storage::{ReadableStorageTraits, StoreKey, StorePrefix, WritableStorageTraits};
 
 use crate::error::{from_array, from_storage, Error, ErrorKind, Result};
+use crate::storage::claims::Claims;
 use crate::storage::codec::{codec_options, Codec};
 use crate::storage::shard::{DirectCodecs, InnerLayout};
 use crate::storage::store::AtomicFsStore;
@@ -165,13 +166,27 @@ impl World {
         &self.arrays[ArrayKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)]
     }
 
-    /// Creates (or with `overwrite`, replaces) a world in the dataset at `root`.
+    /// Creates (or with `overwrite`, replaces) a world in the dataset at `root`. A world
+    /// held by a live writer is never replaced (see [`crate::storage::claims`]).
     pub fn create(
         root: &Path,
         desc: &WorldDesc,
         opts: &StorageOptions,
         overwrite: bool,
     ) -> Result<World> {
+        Self::create_held(root, desc, opts, overwrite, None).map(|(world, _)| world)
+    }
+
+    /// [`World::create`], holding the world (with a lease of `lease` seconds) from before
+    /// the existing one is checked until the returned claims are dropped: what a writer
+    /// does, so that no other process replaces the world under it.
+    pub fn create_held(
+        root: &Path,
+        desc: &WorldDesc,
+        opts: &StorageOptions,
+        overwrite: bool,
+        lease: Option<u64>,
+    ) -> Result<(World, Option<Claims>)> {
         init_zarrs_config();
         desc.validate()?;
         opts.codec.level(opts.clevel)?;
@@ -192,8 +207,13 @@ impl World {
         let format = opts.zarr_format;
         prepare_root(&store, root, format)?;
 
-        // An existing world is replaced only on request.
+        // Everything that can be refused is checked before an existing world is touched.
+        let level = opts.codec.level(opts.clevel)?;
+        let inner_chunk_samples = resolve_inner(desc, opts, chunk_samples)?;
         let world_id = &desc.world_id;
+        let hold = lease.map(|l| Claims::hold(root, world_id, l)).transpose()?;
+
+        // An existing world is replaced only on request, and never while a writer holds it.
         let world_path = format!("/{world_id}");
         if get_json(&store, &group_key(format, world_id))?.is_some() {
             if !overwrite {
@@ -205,15 +225,10 @@ impl World {
                     ),
                 ));
             }
-            let prefix = StorePrefix::new(format!("{world_id}/"))
-                .map_err(|e| Error::internal(e.to_string()))?;
-            store
-                .erase_prefix(&prefix)
-                .map_err(|e| from_storage("removing the existing world", e))?;
+            crate::storage::claims::refuse_if_held(root, world_id, hold.as_ref())?;
+            crate::storage::claims::remove_world(root, world_id, hold.as_ref())?;
         }
 
-        let level = opts.codec.level(opts.clevel)?;
-        let inner_chunk_samples = resolve_inner(desc, opts, chunk_samples)?;
         let build = |kind: Option<ArrayKind>| -> Result<DataArray> {
             let (name, dims, dim_names, typesize): (&str, Vec<usize>, &[&str], usize) = match kind {
                 Some(k) => (k.name(), desc.sample_dims(k), k.dimension_names(), 4),
@@ -266,7 +281,7 @@ impl World {
             consolidate_v2(&store)?;
         }
         let inner = inner_layouts(&arrays)?;
-        Ok(World {
+        let world = World {
             root: root.to_path_buf(),
             desc: desc.clone(),
             chunk_samples,
@@ -275,7 +290,8 @@ impl World {
             arrays,
             written,
             store,
-        })
+        };
+        Ok((world, hold))
     }
 
     /// Opens an existing world for reading (or resuming).
@@ -372,6 +388,33 @@ impl World {
             written,
             store,
         })
+    }
+
+    /// Files of the world that should be on disk and are not: the group and array
+    /// metadata, and chunk `c` of every array for each `c` of `chunks` (chunks known to
+    /// be stored). Empty when the world is whole. A writer checks it at finalize, so that
+    /// a world removed or replaced under it is reported instead of a success.
+    pub fn missing_files(&self, chunks: impl IntoIterator<Item = u64>) -> Vec<PathBuf> {
+        let v2 = matches!(self.written.metadata(), zarrs::array::ArrayMetadata::V2(_));
+        let dir = self.root.join(&self.desc.world_id);
+        let mut want = vec![dir.join(if v2 { ".zgroup" } else { "zarr.json" })];
+        let all: Vec<&DataArray> = self.arrays.iter().chain([&self.written]).collect();
+        for a in &all {
+            let name = a.path().as_str().rsplit('/').next().unwrap_or_default();
+            want.push(
+                dir.join(name)
+                    .join(if v2 { ".zarray" } else { "zarr.json" }),
+            );
+        }
+        for c in chunks {
+            for a in &all {
+                let mut idx = vec![0u64; a.shape().len()];
+                idx[0] = c;
+                want.push(self.store.fs_path(&a.chunk_key(&idx)));
+            }
+        }
+        want.retain(|p| !p.is_file());
+        want
     }
 
     /// Bytes stored for the chunks of `array` (metadata excluded).

@@ -50,7 +50,7 @@ impl AtomicFsStore {
             counter: AtomicU64::new(0),
             owner: format!(
                 "{}-{}",
-                crate::writer::claims::this_host(),
+                crate::storage::claims::this_host(),
                 std::process::id()
             ),
         }))
@@ -68,6 +68,11 @@ impl AtomicFsStore {
     /// write then: the disk works while the next chunks are compressed.
     pub fn set_early_writeback(&self, on: bool) {
         self.early_writeback.store(on, Ordering::Relaxed);
+    }
+
+    /// The file that holds the value at `key`.
+    pub fn fs_path(&self, key: &StoreKey) -> PathBuf {
+        self.inner.key_to_fspath(key)
     }
 
     /// Makes the value at `key` durable (fdatasync of that one file).
@@ -137,7 +142,7 @@ fn start_writeback(_f: &std::fs::File) {}
 /// this host that no longer exist, and any older than a day (other hosts' live writers
 /// never keep a temp file that long). Returns how many were removed.
 pub fn clean_stale_temp_files(dir: &Path) -> Result<usize> {
-    let host = crate::writer::claims::this_host();
+    let host = crate::storage::claims::this_host();
     let mut removed = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -163,7 +168,7 @@ pub fn clean_stale_temp_files(dir: &Path) -> Result<usize> {
             let dead = t_host == host
                 && t_pid
                     .and_then(|p| p.parse::<u32>().ok())
-                    .is_some_and(|p| !crate::writer::claims::pid_alive(p));
+                    .is_some_and(|p| !crate::storage::claims::pid_alive(p));
             let old = entry
                 .metadata()
                 .and_then(|m| m.modified())
@@ -270,7 +275,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ume-stale-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("a/c")).unwrap();
-        let host = crate::writer::claims::this_host();
+        let host = crate::storage::claims::this_host();
         let dead = dir.join(format!("a/c/.0{TEMP_MARKER}{host}-{}-0", (1u32 << 22) + 1));
         let live = dir.join(format!(
             "a/c/.1{TEMP_MARKER}{host}-{}-0",

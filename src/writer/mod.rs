@@ -23,8 +23,6 @@
 //! loses the claims the sync thread had not published yet (those samples are simply
 //! written again on resume).
 
-pub mod claims;
-
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -35,11 +33,11 @@ use std::time::{Duration, Instant};
 
 use crate::convert::{check_len, extend_row_major_f32, first_non_finite, Float, Layout};
 use crate::error::{from_array, Error, ErrorKind, Result};
+use crate::storage::claims::Claims;
 use crate::storage::codec::codec_options;
 use crate::storage::dataset::{StorageOptions, World};
 use crate::storage::shard::ShardScratch;
 use crate::world::{ArrayKind, WorldDesc};
-use crate::writer::claims::Claims;
 
 /// Options of a writer, beyond the storage choices.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +55,11 @@ pub struct WriterOptions {
     pub allow_nonfinite: bool,
     /// Let a write replace a sample that is already stored (instead of an error).
     pub rewrite: bool,
+    /// Lease of this writer's hold on the world and claims on its chunks, in seconds: they
+    /// are renewed every third of it, and another host may take them over once they were
+    /// not renewed for that long (see [`crate::storage::claims`]). 0 = the environment variable
+    /// `UME_CLAIM_LEASE_SECONDS`, else 600.
+    pub claim_lease_seconds: u64,
 }
 
 /// One sample's four arrays, each in the caller's layout.
@@ -187,6 +190,9 @@ struct Shared {
     /// Shard-building memory of the threads that store chunks, reused from chunk to chunk
     /// (one per thread storing at the same time; freed with the writer).
     scratch: Mutex<Vec<ShardScratch>>,
+    /// Set when this writer lost its hold or a claim (see [`crate::storage::claims`]): nothing
+    /// more is stored, the range may be someone else's now.
+    claims_lost: Option<crate::storage::claims::LostFlag>,
 }
 
 /// Writes the samples of one world. `Sync`: share one writer between threads.
@@ -225,20 +231,29 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Writer {
     /// Creates the world `desc` in the dataset at `path` and returns a writer for it.
+    /// The world is held (see [`crate::storage::claims`]) until the writer is finalized or dropped:
+    /// no create with `overwrite`, in this process or another, replaces it meanwhile; and
+    /// an existing world that another live writer holds is not replaced.
     pub fn create(path: &Path, desc: &WorldDesc, opts: &WriterOptions) -> Result<Writer> {
-        let world = World::create(path, desc, &opts.storage, opts.overwrite)?;
+        let lease = crate::storage::claims::lease_seconds(opts.claim_lease_seconds)?;
+        let (world, hold) =
+            World::create_held(path, desc, &opts.storage, opts.overwrite, Some(lease))?;
         let range = 0..world.desc.n_samples;
-        Ok(Self::from_world(world, opts, range, None))
+        Ok(Self::from_world(world, opts, range, hold))
     }
 
     /// Reopens world `world_id` of the dataset at `path` to write the samples it lacks
     /// (resume after a crash or pre-emption). Stale temporary files of killed writers are
     /// removed; the `written` mask says which samples are stored.
     pub fn open(path: &Path, world_id: &str, opts: &WriterOptions) -> Result<Writer> {
+        let lease = crate::storage::claims::lease_seconds(opts.claim_lease_seconds)?;
+        let before = dir_identity(&path.join(world_id));
         let world = World::open(path, world_id)?;
+        let hold = Claims::hold(path, world_id, lease)?;
+        check_not_replaced(path, world_id, before)?;
         crate::storage::store::clean_stale_temp_files(&path.join(world_id))?;
         let range = 0..world.desc.n_samples;
-        let writer = Self::from_world(world, opts, range, None);
+        let writer = Self::from_world(world, opts, range, Some(hold));
         writer.load_stored()?;
         Ok(writer)
     }
@@ -247,7 +262,7 @@ impl Writer {
     /// many processes (MPI ranks, array tasks) write disjoint ranges of one world at once.
     /// The range must be chunk-aligned (start a multiple of the chunk length, end too or
     /// the world's end) so no two processes ever share a chunk; ranges that overlap a
-    /// range another live writer holds are refused (see [`crate::writer::claims`]).
+    /// range another live writer holds are refused (see [`crate::storage::claims`]).
     pub fn open_range(
         path: &Path,
         world_id: &str,
@@ -255,6 +270,8 @@ impl Writer {
         count: u64,
         opts: &WriterOptions,
     ) -> Result<Writer> {
+        let lease = crate::storage::claims::lease_seconds(opts.claim_lease_seconds)?;
+        let before = dir_identity(&path.join(world_id));
         let world = World::open(path, world_id)?;
         let (n, cs) = (world.desc.n_samples, world.chunk_samples);
         let end = start.checked_add(count).filter(|&e| e <= n && count > 0);
@@ -269,7 +286,8 @@ impl Writer {
                 "sample range [{start}, {end}) is not chunk-aligned: start and end must be multiples of the chunk length {cs} (or end = n_samples = {n})"
             )));
         }
-        let claims = Claims::acquire(path, world_id, start / cs..end.div_ceil(cs))?;
+        let claims = Claims::acquire(path, world_id, start / cs..end.div_ceil(cs), lease)?;
+        check_not_replaced(path, world_id, before)?;
         crate::storage::store::clean_stale_temp_files(&path.join(world_id))?;
         let writer = Self::from_world(world, opts, start..end, Some(claims));
         writer.load_stored()?;
@@ -347,6 +365,7 @@ impl Writer {
             pending_masks: Mutex::new(Vec::new()),
             syncer: Mutex::new(None),
             scratch: Mutex::new(Vec::new()),
+            claims_lost: claims.as_ref().map(Claims::lost_flag),
             world,
         });
         let (tx, rx) = channel::<Job>();
@@ -692,7 +711,9 @@ impl Writer {
                 "the writer was already finalized",
             ));
         }
+        // Files that vanished explain a failed store better than the store's own error.
         let closed = self.close();
+        let closed = self.check_intact().and(closed);
         // Claims go even when storing failed: the chunks are resumable by anyone now.
         lock(&self.claims).take();
         closed?;
@@ -817,6 +838,40 @@ impl Writer {
         }
     }
 
+    /// After the last store: this writer still held its world and range, and every file
+    /// it stored (and the metadata) is still there; else finalize must not report success.
+    fn check_intact(&self) -> Result<()> {
+        if let Some(e) = self.shared.claims_lost.as_ref().and_then(|l| l.error()) {
+            return Err(e);
+        }
+        let world = &self.shared.world;
+        let stored = self
+            .chunks()
+            .filter(|&c| self.shared.stored[c as usize].load(Ordering::Acquire) > 0);
+        let missing = world.missing_files(stored);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let shown: Vec<String> = missing
+            .iter()
+            .take(4)
+            .map(|p| format!("'{}'", p.display()))
+            .collect();
+        let more = match missing.len() {
+            n if n > 4 => format!(" and {} more", n - 4),
+            _ => String::new(),
+        };
+        Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "world '{}' in '{}' lost files while this writer had it open: {}{more} missing (was the world removed or replaced by another process?); the samples this writer stored there cannot be read back",
+                world.desc.world_id,
+                world.root.display(),
+                shown.join(", ")
+            ),
+        ))
+    }
+
     fn summary(&self) -> Result<Summary> {
         let world = &self.shared.world;
         let mut arrays = [ArrayStats::default(); 4];
@@ -859,6 +914,27 @@ impl Drop for Writer {
         }
         lock(&self.claims).take();
     }
+}
+
+/// Device and inode of directory `dir`, if it exists.
+fn dir_identity(dir: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Refuses to go on when the world's directory is not the one that was there before it
+/// was opened: another process replaced it before this writer's hold was in place.
+fn check_not_replaced(root: &Path, world_id: &str, before: Option<(u64, u64)>) -> Result<()> {
+    if dir_identity(&root.join(world_id)) == before {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::AlreadyExists,
+        format!(
+            "world '{world_id}' in '{}' was replaced by another writer while it was being opened; open it again",
+            root.display()
+        ),
+    ))
 }
 
 /// The chunk indices of sample-axis chunk `c` of `array` (all other axes are whole).
@@ -1052,6 +1128,9 @@ impl Shared {
 
     /// Encodes and stores chunk `c` of the four data arrays.
     fn store_data(&self, c: u64, buf: &ChunkBuf) -> Result<()> {
+        if let Some(e) = self.claims_lost.as_ref().and_then(|l| l.error()) {
+            return Err(e);
+        }
         let world = &self.world;
         let opts = codec_options();
         let mut scratch = lock(&self.scratch).pop().unwrap_or_default();
@@ -1690,6 +1769,37 @@ mod tests {
         let mut o = opts(2, 0);
         o.overwrite = true;
         Writer::create(&p, &desc, &o).unwrap().finalize().unwrap();
+        std::fs::remove_dir_all(p).unwrap();
+    }
+
+    #[test]
+    fn overwrite_checks_everything_before_touching_the_old_world() {
+        let desc = small(4);
+        let p = tmp("overwrite-checks");
+        let w = Writer::create(&p, &desc, &opts(2, 0)).unwrap();
+        for i in 0..4 {
+            write(&w, i);
+        }
+        w.finalize().unwrap();
+        // an inner chunk length that does not divide the chunk length: refused, and the
+        // old world is untouched (it used to be erased first)
+        let mut o = opts(2, 0);
+        o.overwrite = true;
+        o.storage.inner_chunk_samples = Some(3);
+        let e = Writer::create(&p, &desc, &o).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        let r = Reader::open(&p, &desc.world_id).unwrap();
+        assert_eq!(r.samples_written().unwrap(), 4);
+        // a live holder (a writer of this process) blocks the overwrite; after it, it works
+        let holder = Writer::open(&p, &desc.world_id, &opts(2, 0)).unwrap();
+        o.storage.inner_chunk_samples = None;
+        let e = Writer::create(&p, &desc, &o).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+        assert!(e.message().contains("held open"), "{e}");
+        assert_eq!(r.samples_written().unwrap(), 4);
+        drop(holder);
+        Writer::create(&p, &desc, &o).unwrap().finalize().unwrap();
+        assert!(!p.join(".umedata").exists(), "no hold or trash is left");
         std::fs::remove_dir_all(p).unwrap();
     }
 }
