@@ -536,6 +536,15 @@ enum ume_status ume_writer_config_set_flag(struct ume_writer_config *config, uin
 enum ume_status ume_writer_config_set_zarr_format(struct ume_writer_config *config, uint32_t zarr_format);
 
 /**
+ * Lease of this writer's hold on its world and claims on its chunks, in seconds: renewed
+ * every third of it while the writer lives; a writer on another host may take them over
+ * once they were not renewed for that long (a pre-empted Slurm task restarted elsewhere).
+ * 0 (default) = the environment variable UME_CLAIM_LEASE_SECONDS, else 600. Errors:
+ * UME_ERR_INVALID_ARGUMENT outside [3, 31536000].
+ */
+enum ume_status ume_writer_config_set_claim_lease(struct ume_writer_config *config, uint64_t seconds);
+
+/**
  * The message of the most recent failed umedata call on the calling thread, or "" if none
  * failed yet. Messages name the function, the argument, the value given and the one
  * expected. The pointer stays valid until the next failing umedata call on this thread;

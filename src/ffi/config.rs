@@ -220,3 +220,25 @@ pub unsafe extern "C" fn ume_writer_config_set_zarr_format(
         })
     }
 }
+
+/// Lease of this writer's hold on its world and claims on its chunks, in seconds: renewed
+/// every third of it while the writer lives; a writer on another host may take them over
+/// once they were not renewed for that long (a pre-empted Slurm task restarted elsewhere).
+/// 0 (default) = the environment variable UME_CLAIM_LEASE_SECONDS, else 600. Errors:
+/// UME_ERR_INVALID_ARGUMENT outside [3, 31536000].
+#[no_mangle]
+pub unsafe extern "C" fn ume_writer_config_set_claim_lease(
+    config: *mut ume_writer_config,
+    seconds: u64,
+) -> ume_status {
+    // SAFETY: forwarded contract of `update`.
+    unsafe {
+        update("ume_writer_config_set_claim_lease", config, |o| {
+            if seconds != 0 {
+                crate::storage::claims::lease_seconds(seconds)?;
+            }
+            o.claim_lease_seconds = seconds;
+            Ok(())
+        })
+    }
+}

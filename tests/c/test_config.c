@@ -39,6 +39,8 @@ int main(int argc, char **argv) {
   EXPECT_ERR(ume_writer_config_set_flag(c, UME_CONFIG_FSYNC, 2), UME_ERR_INVALID_ARGUMENT, "'on' is 2");
   EXPECT_OK(ume_writer_config_set_flag(c, UME_CONFIG_OVERWRITE, 1));
   EXPECT_OK(ume_writer_config_set_flag(c, UME_CONFIG_FSYNC, 0));
+  EXPECT_ERR(ume_writer_config_set_claim_lease(c, 1), UME_ERR_INVALID_ARGUMENT, "claim_lease_seconds is 1");
+  EXPECT_OK(ume_writer_config_set_claim_lease(c, 60));
   EXPECT_ERR(ume_writer_config_set_zarr_format(c, 4), UME_ERR_INVALID_ARGUMENT, "zarr_format is 4");
   EXPECT_ERR(ume_writer_config_set_codec(NULL, 0, -1), UME_ERR_NULL_ARGUMENT, "config");
 
