@@ -9,6 +9,8 @@
 pub mod blosc;
 pub mod claims;
 pub mod codec;
+#[cfg(test)]
+mod crashsim;
 pub mod dataset;
 pub mod error;
 pub mod layout;
