@@ -459,7 +459,9 @@ typedef struct ume_writer_options {
    */
   uint8_t checksum;
   /**
-   * 1 = fsync every chunk before it becomes visible (default), 0 = leave it to the OS.
+   * 1 (default) = what the `written` mask claims survives a power loss: data and
+   * directories are fsynced before the mask claims them, a replaced chunk or a mask
+   * before its rename. 0 = no fsync: safe against a killed process only.
    */
   uint8_t fsync;
   /**

@@ -74,7 +74,9 @@ pub struct ume_writer_options {
     pub allow_nonfinite: u8,
     /// 1 = append a crc32c checksum to every chunk (default), 0 = none.
     pub checksum: u8,
-    /// 1 = fsync every chunk before it becomes visible (default), 0 = leave it to the OS.
+    /// 1 (default) = what the `written` mask claims survives a power loss: data and
+    /// directories are fsynced before the mask claims them, a replaced chunk or a mask
+    /// before its rename. 0 = no fsync: safe against a killed process only.
     pub fsync: u8,
     /// 1 = writing a sample that is already stored replaces it; 0 = UME_ERR_ALREADY_WRITTEN
     /// (default). Matters when a world is reopened with `ume_writer_open`.

@@ -201,7 +201,7 @@ impl World {
                 format!("path '{}' exists and is not a directory", root.display()),
             ));
         }
-        std::fs::create_dir_all(root)
+        crate::storage::store::create_dir_durable(root, opts.durable)
             .map_err(|e| Error::io("cannot create dataset directory", root, &e))?;
         let store = AtomicFsStore::open(root, opts.durable)?;
         let format = opts.zarr_format;

@@ -7,6 +7,8 @@
 pub mod blosc;
 pub mod claims;
 pub mod codec;
+#[cfg(test)]
+mod crashsim;
 pub mod dataset;
 pub mod shard;
 pub mod store;

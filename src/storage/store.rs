@@ -1,12 +1,27 @@
 //! The filesystem store under every dataset: zarrs' `FilesystemStore` for reading and
-//! listing, with whole-value writes made atomic (temp file + fsync + rename), so that a
-//! process killed at any instant leaves either the old value or the new one, never a torn
-//! chunk or a truncated `zarr.json`.
+//! listing, with whole-value writes made atomic (temp file + rename), so that a process
+//! killed at any instant leaves either the old value or the new one, never a torn chunk or
+//! a truncated `zarr.json`.
+//!
+//! # Durability (power loss, not only a killed process)
+//! What a store promises depends on its [`SyncMode`] mode:
+//! - [`SyncMode::Full`] (`durable`, the default; metadata, manifests, splits): each value is
+//!   fsynced before its rename, and its directory (and every directory created for it) is
+//!   fsynced after, so when `set` returns the value survives a power loss.
+//! - [`SyncMode::Deferred`] (a durable writer): values under the deferred prefixes (the data
+//!   arrays) are renamed into place without waiting for the disk, unless they replace an
+//!   existing value (then they are fsynced before the rename, so the old value, which a
+//!   `written` mask may claim, is replaced only by a durable one). Every other value (the
+//!   mask) is fsynced before its rename. Directory entries are made durable by
+//!   [`AtomicFsStore::sync_dirs`]; the writer calls [`AtomicFsStore::sync_key`] on the data
+//!   and then `sync_dirs` before it stores a mask that claims that data.
+//! - [`SyncMode::Off`] (`durable = 0`): no fsync at all. A killed process still leaves old or
+//!   new values, never torn ones, but a power loss may lose or empty any file written
+//!   since the last `sync` of the system, including data the mask claims.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 
 use zarrs::filesystem::FilesystemStore;
 use zarrs::storage::byte_range::ByteRangeIterator;
@@ -20,22 +35,43 @@ use crate::error::{Error, ErrorKind, Result};
 /// Marker inside the names of temporary files; a killed run may leave such files behind.
 pub const TEMP_MARKER: &str = ".umetmp-";
 
+/// When a store makes what it writes durable (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SyncMode {
+    /// No fsync: safe against a killed process only.
+    Off = 0,
+    /// Every value and its directory entry durable when `set` returns.
+    Full = 1,
+    /// Deferred data values, synced by the caller before it publishes what depends on them.
+    Deferred = 2,
+}
+
 /// A Zarr store on a local filesystem whose `set` is atomic.
 #[derive(Debug)]
 pub struct AtomicFsStore {
     inner: FilesystemStore,
-    /// fsync each value before its rename (see [`AtomicFsStore::set_durable`]).
-    durable: std::sync::atomic::AtomicBool,
+    /// A [`SyncMode`] as `u8`.
+    mode: AtomicU8,
+    /// Key prefixes whose new values are not synced in [`SyncMode::Deferred`] mode.
+    deferred: Mutex<Vec<String>>,
+    /// Directories whose entries changed and are not yet fsynced ([`SyncMode::Deferred`]).
+    dirty_dirs: Mutex<Vec<PathBuf>>,
     /// Start writeback of each value as soon as it is written (see
     /// [`AtomicFsStore::set_early_writeback`]).
     early_writeback: std::sync::atomic::AtomicBool,
     counter: AtomicU64,
     /// `<host>-<pid>`, so a later run can tell whose temp files are stale.
     owner: String,
+    /// Test only: reproduce the order of operations of umedata before issue 15 (no
+    /// directory fsync, deferred values and masks renamed before they are synced), so the
+    /// crash-state test can show what that order loses.
+    #[cfg(test)]
+    legacy_order: bool,
 }
 
 impl AtomicFsStore {
-    /// A store rooted at `root`. With `durable`, each value is fsynced before its rename.
+    /// A store rooted at `root`: [`SyncMode::Full`] with `durable`, else [`SyncMode::Off`].
     pub fn open(root: &Path, durable: bool) -> Result<Arc<Self>> {
         let inner = FilesystemStore::new(root).map_err(|e| {
             Error::new(
@@ -43,9 +79,16 @@ impl AtomicFsStore {
                 format!("path '{}' cannot hold a store: {e}", root.display()),
             )
         })?;
+        let mode = if durable {
+            SyncMode::Full
+        } else {
+            SyncMode::Off
+        };
         Ok(Arc::new(Self {
             inner,
-            durable: std::sync::atomic::AtomicBool::new(durable),
+            mode: AtomicU8::new(mode as u8),
+            deferred: Mutex::new(Vec::new()),
+            dirty_dirs: Mutex::new(Vec::new()),
             early_writeback: std::sync::atomic::AtomicBool::new(false),
             counter: AtomicU64::new(0),
             owner: format!(
@@ -53,13 +96,35 @@ impl AtomicFsStore {
                 crate::storage::claims::this_host(),
                 std::process::id()
             ),
+            #[cfg(test)]
+            legacy_order: crate::storage::crashsim::legacy_order(root),
         }))
     }
 
-    /// Turns the per-value fsync on or off. A writer that syncs on its own thread turns it
-    /// off and calls [`Self::sync_key`] before it publishes what depends on the data.
+    fn mode(&self) -> SyncMode {
+        match self.mode.load(Ordering::Relaxed) {
+            0 => SyncMode::Off,
+            1 => SyncMode::Full,
+            _ => SyncMode::Deferred,
+        }
+    }
+
+    /// Turns every fsync off (`durable = 0`) or back to [`SyncMode::Full`].
     pub fn set_durable(&self, durable: bool) {
-        self.durable.store(durable, Ordering::Relaxed);
+        let mode = if durable {
+            SyncMode::Full
+        } else {
+            SyncMode::Off
+        };
+        self.mode.store(mode as u8, Ordering::Relaxed);
+    }
+
+    /// [`SyncMode::Deferred`] for the keys under `prefixes` (a durable writer's data arrays,
+    /// e.g. `"w/theta/"`): the caller syncs them ([`Self::sync_key`], [`Self::sync_dirs`])
+    /// before it publishes what depends on them.
+    pub fn set_deferred(&self, prefixes: Vec<String>) {
+        *self.deferred.lock().unwrap_or_else(|p| p.into_inner()) = prefixes;
+        self.mode.store(SyncMode::Deferred as u8, Ordering::Relaxed);
     }
 
     /// With `on`, every value written is handed to the disk at once (Linux
@@ -75,12 +140,42 @@ impl AtomicFsStore {
         self.inner.key_to_fspath(key)
     }
 
-    /// Makes the value at `key` durable (fdatasync of that one file).
+    /// Makes the value at `key` durable (fdatasync of that one file; its directory entry
+    /// needs [`Self::sync_dirs`]).
     pub fn sync_key(&self, key: &StoreKey) -> Result<()> {
         let path = self.inner.key_to_fspath(key);
-        std::fs::File::open(&path)
-            .and_then(|f| f.sync_data())
-            .map_err(|e| Error::io("cannot sync", &path, &e))
+        fsop::sync_path(&path).map_err(|e| Error::io("cannot sync", &path, &e))
+    }
+
+    /// Makes the directory entries written since the last call durable (fsync of each
+    /// directory a value was renamed into or a directory was created in).
+    pub fn sync_dirs(&self) -> Result<()> {
+        let dirs = std::mem::take(&mut *self.dirty_dirs.lock().unwrap_or_else(|p| p.into_inner()));
+        for (k, d) in dirs.iter().enumerate() {
+            if let Err(e) = self.sync_dir(d) {
+                // Not synced: keep them for the next call.
+                self.mark_dirty(&dirs[k..]);
+                return Err(Error::io("cannot sync directory", d, &e));
+            }
+        }
+        Ok(())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.legacy_order {
+            return Ok(());
+        }
+        fsop::sync_dir(dir)
+    }
+
+    fn mark_dirty(&self, dirs: &[PathBuf]) {
+        let mut dirty = self.dirty_dirs.lock().unwrap_or_else(|p| p.into_inner());
+        for d in dirs {
+            if !dirty.contains(d) {
+                dirty.push(d.clone());
+            }
+        }
     }
 
     fn temp_path(&self, target: &Path) -> PathBuf {
@@ -96,38 +191,199 @@ impl AtomicFsStore {
     /// built in a writer thread's reused buffer) and with a umedata error.
     pub fn set_bytes(&self, key: &StoreKey, bytes: &[u8]) -> Result<()> {
         let path = self.inner.key_to_fspath(key);
-        self.write_atomic(&path, bytes)
+        self.write_atomic(key, &path, bytes)
             .map_err(|e| Error::io("cannot write", &path, &e))
     }
 
-    fn write_atomic(&self, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    fn is_deferred(&self, key: &StoreKey) -> bool {
+        let deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+        deferred
+            .iter()
+            .any(|p| key.as_str().starts_with(p.as_str()))
+    }
+
+    fn write_atomic(&self, key: &StoreKey, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let mode = self.mode();
+        let deferred = mode == SyncMode::Deferred && self.is_deferred(key);
+        #[cfg(test)]
+        let legacy = self.legacy_order;
+        #[cfg(not(test))]
+        let legacy = false;
+        let mut new_dirs = Vec::new();
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+            create_dirs(parent, &mut new_dirs)?;
         }
+        // The value must be durable before its rename makes it visible, unless nothing
+        // can depend on it until the caller syncs it: a deferred value that replaces
+        // nothing (the old value of a replaced chunk may be claimed by the mask).
+        let sync_first = match mode {
+            SyncMode::Off => false,
+            SyncMode::Full => true,
+            SyncMode::Deferred if legacy => false,
+            SyncMode::Deferred => !deferred || fsop::exists(target),
+        };
         let tmp = self.temp_path(target);
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
+        let result = (|| -> std::io::Result<()> {
+            let f = fsop::write_new(&tmp, bytes)?;
             if self.early_writeback.load(Ordering::Relaxed) {
                 start_writeback(&f);
             }
-            if self.durable.load(Ordering::Relaxed) {
-                f.sync_data()?;
+            if sync_first {
+                fsop::sync_file(&f, &tmp)?;
             }
             drop(f);
-            std::fs::rename(&tmp, target)
+            fsop::rename(&tmp, target)?;
+            if legacy && mode == SyncMode::Deferred && !deferred {
+                // The old order: the mask was renamed first, synced after.
+                fsop::sync_path(target)?;
+            }
+            Ok(())
         })();
         if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+            let _ = fsop::unlink(&tmp);
         }
-        result
+        result?;
+        if mode == SyncMode::Off {
+            return Ok(());
+        }
+        // Directories that gained an entry: the new directories' parents, and the target's.
+        let mut dirs: Vec<PathBuf> = new_dirs
+            .iter()
+            .filter_map(|d| d.parent())
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
+            .map(Path::to_path_buf)
+            .collect();
+        if let Some(parent) = target.parent() {
+            dirs.push(parent.to_path_buf());
+        }
+        if mode == SyncMode::Full {
+            // Deepest first: a directory's own entries before the entry naming it.
+            for d in dirs.iter().rev() {
+                self.sync_dir(d)?;
+            }
+        } else {
+            self.mark_dirty(&dirs);
+        }
+        Ok(())
+    }
+}
+
+/// Creates `dir` and its missing ancestors, appending each directory created (outermost
+/// first) to `created`. One `mkdir` when `dir` exists, like `create_dir_all`.
+fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    match fsop::mkdir(dir) {
+        Ok(()) => {
+            created.push(dir.to_path_buf());
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) else {
+                return Err(e);
+            };
+            create_dirs(parent, created)?;
+            match fsop::mkdir(dir) {
+                Ok(()) => {
+                    created.push(dir.to_path_buf());
+                    Ok(())
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates directory `dir` and its missing ancestors; with `durable`, the parent of every
+/// directory created is fsynced, so the new directories survive a power loss.
+pub fn create_dir_durable(dir: &Path, durable: bool) -> std::io::Result<()> {
+    let mut created = Vec::new();
+    create_dirs(dir, &mut created)?;
+    if durable {
+        #[cfg(test)]
+        if crate::storage::crashsim::legacy_order(dir) {
+            return Ok(());
+        }
+        for d in created.iter().rev() {
+            match d.parent() {
+                Some(p) if !p.as_os_str().is_empty() => fsop::sync_dir(p)?,
+                _ => fsop::sync_dir(Path::new("."))?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The file operations of the store, one function each, so that a test can record them
+/// ([`crate::storage::crashsim`]: every operation under a recorded root is logged in the order it
+/// happened). Outside tests these are the plain system calls.
+mod fsop {
+    use std::fs::File;
+    use std::io::Write;
+    use std::path::Path;
+
+    macro_rules! recorded {
+        ($path:expr, $rec:ident => $recorded:expr, $plain:expr) => {{
+            #[cfg(test)]
+            if let Some($rec) = crate::storage::crashsim::recorder($path) {
+                return $recorded;
+            }
+            let _ = $path;
+            $plain
+        }};
+    }
+
+    pub fn mkdir(dir: &Path) -> std::io::Result<()> {
+        recorded!(dir, r => r.mkdir(dir), std::fs::create_dir(dir))
+    }
+
+    /// Creates `path` (which must not exist) holding `bytes`.
+    pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<File> {
+        recorded!(path, r => r.write_new(path, bytes), {
+            let mut f = File::create(path)?;
+            f.write_all(bytes)?;
+            Ok(f)
+        })
+    }
+
+    pub fn sync_file(f: &File, path: &Path) -> std::io::Result<()> {
+        recorded!(path, r => r.sync_file(f, path), f.sync_data())
+    }
+
+    pub fn sync_path(path: &Path) -> std::io::Result<()> {
+        recorded!(path, r => r.sync_file(&File::open(path)?, path), File::open(path)?.sync_data())
+    }
+
+    pub fn rename(from: &Path, to: &Path) -> std::io::Result<()> {
+        recorded!(from, r => r.rename(from, to), std::fs::rename(from, to))
+    }
+
+    pub fn unlink(path: &Path) -> std::io::Result<()> {
+        recorded!(path, r => r.unlink(path), std::fs::remove_file(path))
+    }
+
+    pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+        recorded!(dir, r => r.sync_dir(dir), File::open(dir)?.sync_all())
+    }
+
+    pub fn exists(path: &Path) -> bool {
+        std::fs::symlink_metadata(path).is_ok()
     }
 }
 
 /// Starts writing `f`'s dirty pages to disk without waiting for them. Only a hint: a
 /// failure here shows up again, and is reported, at the fdatasync that follows.
 #[cfg(target_os = "linux")]
-#[allow(unsafe_code)] // TODO(issue 12): the last unsafe outside ffi/ and blosc; goes with the durability rework
+// The one system call std does not wrap (nor do rustix or nix): the only `unsafe` outside
+// ffi/ and the blosc SIMD module.
+#[allow(unsafe_code)]
 fn start_writeback(f: &std::fs::File) {
     use std::os::fd::AsRawFd;
     // SAFETY: the descriptor is open for the lifetime of `f`; the call reads no memory of
@@ -175,7 +431,7 @@ pub fn clean_stale_temp_files(dir: &Path) -> Result<usize> {
                 .ok()
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age.as_secs() > 24 * 3600);
-            if (dead || old) && std::fs::remove_file(&path).is_ok() {
+            if (dead || old) && fsop::unlink(&path).is_ok() {
                 removed += 1;
             }
         }
@@ -222,7 +478,7 @@ impl ListableStorageTraits for AtomicFsStore {
 impl WritableStorageTraits for AtomicFsStore {
     fn set(&self, key: &StoreKey, value: Bytes) -> Result<(), StorageError> {
         let path = self.inner.key_to_fspath(key);
-        self.write_atomic(&path, &value)
+        self.write_atomic(key, &path, &value)
             .map_err(|e| StorageError::IOError(Arc::new(e)))
     }
 

@@ -17,11 +17,16 @@
 //! # Durability order
 //! The data chunks of a chunk index are stored (atomically, see [`crate::storage::store`]) before the
 //! `written` mask chunk that claims them, so the mask never claims a sample that is not on
-//! disk. In durable mode (the default) a sync thread fdatasyncs the data chunks before it
-//! publishes the mask chunk that claims them, so this holds across a power loss too, not
-//! only a killed process, while the compression workers never wait for the disk. A kill
-//! loses the claims the sync thread had not published yet (those samples are simply
-//! written again on resume).
+//! disk. In durable mode (the default) the workers rename new data chunks into place without
+//! waiting for the disk (a chunk that replaces one is fsynced before its rename, see
+//! [`crate::storage::store::SyncMode::Deferred`]); a sync thread takes every chunk stored meanwhile,
+//! fdatasyncs those data files, fsyncs their directories, and only then stores the mask
+//! chunks that claim them (each fsynced before its rename). So the mask never claims a
+//! sample a power loss could take away, while the compression workers never wait for the
+//! disk; finalize also fsyncs the mask's directory. A kill or a power loss loses the claims
+//! the sync thread had not published yet (those samples are simply written again on
+//! resume). Without `durable` nothing is fsynced: the order holds against a killed process
+//! only.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -337,9 +342,16 @@ impl Writer {
             opts.max_open_chunks
         };
         let n_chunks = world.n_chunks() as usize;
-        // Durability comes from the syncer thread, not from an fsync inside every write.
+        // Durability of the data comes from the syncer thread, not from an fsync inside
+        // every write (see the Deferred mode of crate::storage::store).
         let durable = opts.storage.durable;
-        world.store.set_durable(false);
+        if durable {
+            let data = world.arrays.iter();
+            let prefixes = data.map(|a| format!("{}/", a.path().as_str().trim_start_matches('/')));
+            world.store.set_deferred(prefixes.collect());
+        } else {
+            world.store.set_durable(false);
+        }
         world.store.set_early_writeback(durable);
         let shared = Arc::new(Shared {
             slots: (0..n_chunks).map(|_| Mutex::new(Slot::Empty)).collect(),
@@ -393,8 +405,12 @@ impl Writer {
             std::thread::Builder::new()
                 .name("umedata-sync".into())
                 .spawn(move || {
-                    while let Ok((c, mask)) = rx.recv() {
-                        shared.sync_and_claim(c, &mask);
+                    // Everything queued is synced together: one fsync per directory for
+                    // all the chunks stored meanwhile.
+                    while let Ok(claim) = rx.recv() {
+                        let mut batch = vec![claim];
+                        batch.extend(rx.try_iter());
+                        shared.sync_and_claim(&batch);
                     }
                 })
                 .expect("spawning the umedata sync thread")
@@ -829,8 +845,14 @@ impl Writer {
             }
         }
         let leftover: Vec<MaskClaim> = lock(&self.shared.pending_masks).clone();
-        for (c, mask) in leftover {
-            self.shared.sync_and_claim(c, &mask);
+        if !leftover.is_empty() {
+            self.shared.sync_and_claim(&leftover);
+        }
+        if self.shared.durable {
+            // The masks' own directory entries: durable when finalize returns.
+            if let Err(e) = self.shared.world.store.sync_dirs() {
+                self.shared.set_pending_error(e);
+            }
         }
         match self.shared.take_pending_error() {
             Some(e) => Err(e),
@@ -1102,27 +1124,35 @@ impl Shared {
         self.notify_progress();
     }
 
-    /// Makes the stored data chunks of chunk `c` durable (fdatasync of exactly those
-    /// files), then stores its `written` mask chunk and makes that durable too; the mask
-    /// leaves the pending list only then. On failure it stays pending (finalize retries)
-    /// and the error waits for the next call.
-    fn sync_and_claim(&self, c: u64, mask: &[u8]) {
+    /// Makes the stored data chunks of the chunks in `claims` durable (fdatasync of
+    /// exactly those files, then fsync of the directories they were renamed into), then
+    /// stores each `written` mask chunk (the store fsyncs a mask before its rename); a mask
+    /// leaves the pending list only then. On failure the rest stays pending (finalize
+    /// retries) and the error waits for the next call.
+    fn sync_and_claim(&self, claims: &[MaskClaim]) {
         let store = &self.world.store;
-        let result = self
-            .world
-            .arrays
+        let data_durable = claims
             .iter()
-            .try_for_each(|a| store.sync_key(&a.chunk_key(&data_chunk_index(a, c))))
-            .and_then(|()| self.store_mask(c, mask))
-            .and_then(|()| store.sync_key(&self.world.written.chunk_key(&[c])));
-        match result {
-            Ok(()) => {
-                let mut pending = lock(&self.pending_masks);
-                if let Some(pos) = pending.iter().position(|(pc, m)| *pc == c && m == mask) {
-                    pending.remove(pos);
-                }
+            .try_for_each(|(c, _)| {
+                self.world
+                    .arrays
+                    .iter()
+                    .try_for_each(|a| store.sync_key(&a.chunk_key(&data_chunk_index(a, *c))))
+            })
+            .and_then(|()| store.sync_dirs());
+        if let Err(e) = data_durable {
+            self.set_pending_error(e);
+            return;
+        }
+        for (c, mask) in claims {
+            if let Err(e) = self.store_mask(*c, mask) {
+                self.set_pending_error(e);
+                return;
             }
-            Err(e) => self.set_pending_error(e),
+            let mut pending = lock(&self.pending_masks);
+            if let Some(pos) = pending.iter().position(|(pc, m)| pc == c && m == mask) {
+                pending.remove(pos);
+            }
         }
     }
 
