@@ -781,10 +781,11 @@ impl Manifest {
                 format!("{:?}", w.obs_names()),
                 format!("{:?}", d.obs_names),
             );
+            // The arrays' own metadata, not the world attribute, says how they are stored.
             cmp(
                 "chunk_samples",
                 w.storage.chunk_samples.to_string(),
-                world.chunk_samples.to_string(),
+                disk_chunking(&world),
             );
             // Older manifests do not say; a manifest that does must match the disk.
             if let Some(inner) = w.storage.inner_chunk_samples {
@@ -792,7 +793,7 @@ impl Manifest {
                     .map_or_else(|| "absent (not sharded)".to_string(), |u| u.to_string());
                 cmp("inner_chunk_samples", inner.to_string(), disk);
             }
-            cmp("codec", w.storage.codec.clone(), world.codec.clone());
+            cmp("codec", w.storage.codec.clone(), disk_codec(&world));
             let disk_arrays: BTreeMap<String, Vec<u64>> = ArrayKind::ALL
                 .iter()
                 .map(|k| (k.name().to_string(), world.array(*k).shape().to_vec()))
@@ -937,6 +938,41 @@ fn parameter_violations(base: &str, p: &ParameterManifest) -> Vec<String> {
         }
     }
     v
+}
+
+/// The chunk length of the world's arrays from their metadata: one number when all data
+/// arrays and the mask are chunked by whole samples alike, else each array's chunk shape.
+fn disk_chunking(world: &World) -> String {
+    let c = world.array_chunk_samples(0);
+    let uniform = (0..4).all(|a| {
+        let shape = world.array_chunk_shape(a);
+        shape[0] == c && shape[1..] == world.arrays[a].shape()[1..]
+    }) && world.mask_chunk_samples() == c;
+    if uniform {
+        return c.to_string();
+    }
+    let mut parts: Vec<String> = ArrayKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(a, k)| format!("{} chunks {:?}", k.name(), world.array_chunk_shape(a)))
+        .collect();
+    parts.push(format!("{WRITTEN} chunks [{}]", world.mask_chunk_samples()));
+    parts.join(", ")
+}
+
+/// The codec of the world's data arrays from their metadata (each array's when they
+/// differ).
+fn disk_codec(world: &World) -> String {
+    let first = world.array_codec(0);
+    if (1..4).all(|a| world.array_codec(a) == first) {
+        return first.to_string();
+    }
+    ArrayKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(a, k)| format!("{} {}", k.name(), world.array_codec(a)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Samples per inner chunk of a world whose data arrays are sharded, `None` otherwise.
