@@ -1041,7 +1041,8 @@ fn codec_name(meta: &Value) -> String {
             None => codecs.clone(),
         };
         for c in &codecs {
-            let name = c["name"].as_str().unwrap_or("?");
+            // a codec without configuration may be written as its bare name
+            let name = c.as_str().or_else(|| c["name"].as_str()).unwrap_or("?");
             match name {
                 "bytes" | "crc32c" => {}
                 "blosc" => names.push(format!(

@@ -1033,6 +1033,88 @@ mod tests {
         p
     }
 
+    /// Issue 15 item 1: the check compares the arrays' real chunking and codec, not the
+    /// world attribute; a mask chunked unlike the attribute is counted, not a panic.
+    #[test]
+    fn check_compares_the_arrays_not_the_attribute() {
+        use zarrs::array::codec::GzipCodec;
+        use zarrs::array::{data_type, ArrayBuilder, ArraySubset};
+        let dir = tmp("real");
+        let desc = nk_desc(40);
+        let mut opts = WriterOptions::default();
+        opts.storage.chunk_samples = Some(16);
+        opts.storage.inner_chunk_samples = Some(16);
+        let w = Writer::create(&dir, &desc, &opts).unwrap();
+        let (p, t, o) = (desc.n_params as usize, desc.t as usize, desc.n_obs as usize);
+        for i in 0..40u64 {
+            let z: Vec<f64> = (0..t * o).map(|k| (i * 100 + k as u64) as f64).collect();
+            let th: Vec<f64> = seed_defaults().to_vec();
+            let irf = vec![0.1; desc.sample_len(crate::ArrayKind::Irfs)];
+            let sh = vec![0.0; desc.sample_len(crate::ArrayKind::Shocks)];
+            assert_eq!(th.len(), p);
+            let s = SampleRef {
+                theta: &th,
+                trajectories: &z,
+                irfs: &irf,
+                shocks: &sh,
+            };
+            w.write_sample(i, crate::Layout::C, s).unwrap();
+        }
+        w.finalize().unwrap();
+        let mut m = Manifest::new("1.0.0", 42, SeedDerivation::Add).unwrap();
+        m.record_world(w.world(), None).unwrap();
+        let before = m.check_dataset(&dir).unwrap();
+        assert!(before.is_empty(), "{before:?}");
+        let store = w.world().store.clone();
+        drop(w);
+        // trajectories rewritten gzip-compressed in chunks of 16 samples x 3 steps, the
+        // mask in chunks of 5: the attribute still says 16 and blosc-lz4
+        std::fs::remove_dir_all(dir.join("nk/trajectories")).unwrap();
+        std::fs::remove_dir_all(dir.join("nk/written")).unwrap();
+        let z: Vec<f32> = (0..40u64)
+            .flat_map(|i| (0..t * o).map(move |k| (i * 100 + k as u64) as f32))
+            .collect();
+        let shape = vec![40, t as u64, o as u64];
+        let traj = ArrayBuilder::new(
+            shape.clone(),
+            vec![16, 3, o as u64],
+            data_type::float32(),
+            f32::NAN,
+        )
+        .bytes_to_bytes_codecs(vec![std::sync::Arc::new(GzipCodec::new(5).unwrap())])
+        .build(store.clone(), "/nk/trajectories")
+        .unwrap();
+        traj.store_metadata().unwrap();
+        traj.store_array_subset(&ArraySubset::new_with_shape(shape), z)
+            .unwrap();
+        let mask = ArrayBuilder::new(vec![40], vec![5], data_type::uint8(), 0u8)
+            .build(store, "/nk/written")
+            .unwrap();
+        mask.store_metadata().unwrap();
+        mask.store_array_subset(&ArraySubset::new_with_shape(vec![40]), vec![1u8; 40])
+            .unwrap();
+        let diffs = m.check_dataset(&dir).unwrap();
+        assert_eq!(diffs.len(), 2, "{diffs:?}");
+        assert!(
+            diffs[0].contains("chunk_samples is 16 in the manifest")
+                && diffs[0].contains("trajectories chunks [16, 3, 3]")
+                && diffs[0].contains("written chunks [5]"),
+            "{diffs:?}"
+        );
+        assert!(
+            diffs[1].contains("codec is blosc-lz4 in the manifest")
+                && diffs[1].contains("trajectories gzip"),
+            "{diffs:?}"
+        );
+        // and the rechunked world reads back exactly
+        let r = crate::Reader::open(&dir, "nk").unwrap();
+        let mut buf = vec![0f64; t * o];
+        r.read_range(33, 1, crate::Layout::C, [None, Some(&mut buf), None, None])
+            .unwrap();
+        assert_eq!(buf[7], 3307.0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn build_validate_save_load_round_trip() {
         let dir = tmp("rt");
