@@ -1060,7 +1060,6 @@ fn codec_name(meta: &Value) -> String {
         if let Some(id) = comp["id"].as_str() {
             names.push(match id {
                 "blosc" => format!("blosc-{}", comp["cname"].as_str().unwrap_or("?")),
-                "zlib" => "gzip".to_string(), // same deflate stream, zarrs reads both
                 other => other.to_string(),
             });
         }

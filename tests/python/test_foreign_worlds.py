@@ -121,7 +121,7 @@ def ts_v3_codecs(codec: str, endian: str) -> list:
 
 
 def ts_v2_compressor(codec: str):
-    return {"gzip": {"id": "zlib", "level": 5}, "zstd": {"id": "zstd", "level": 3},
+    return {"gzip": {"id": "gzip", "level": 5}, "zstd": {"id": "zstd", "level": 3},
             "blosc": {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1},
             "none": None}[codec]
 
@@ -149,7 +149,7 @@ def write_world(ds: Path, backend: str, chunking: str, codec: str, dtype: str) -
                 kw = {"chunks": chunks}
             c = zarr_python_codecs(codec, fmt)
             a = g.create_array(name, shape=data.shape, dtype=np.dtype(dt), fill_value=fill,
-                               compressors=c, zarr_format=fmt, **kw)
+                               compressors=c, **kw)
             a[...] = data.astype(np.dtype(dt))
         else:
             ts = pytest.importorskip("tensorstore")
