@@ -25,6 +25,10 @@ pub trait Float: Copy + Send + Sync + 'static {
     fn from_f32(v: f32) -> Self;
     /// Whether the value is neither NaN nor infinite.
     fn is_finite_value(self) -> bool;
+    /// Narrows from float64 (only called where the value is exact in `Self`).
+    fn from_f64(v: f64) -> Self;
+    /// Whether `Self` is float64 (so float64 data need not be rounded).
+    const IS_F64: bool;
 }
 
 impl Float for f32 {
@@ -40,6 +44,11 @@ impl Float for f32 {
     fn is_finite_value(self) -> bool {
         self.is_finite()
     }
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    const IS_F64: bool = false;
 }
 
 impl Float for f64 {
@@ -55,6 +64,11 @@ impl Float for f64 {
     fn is_finite_value(self) -> bool {
         self.is_finite()
     }
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    const IS_F64: bool = true;
 }
 
 /// Index of the first non-finite element, if any.
@@ -108,6 +122,26 @@ pub fn from_row_major_f32<T: Float>(dst: &mut [T], src: &[f32], dims: &[usize], 
         |c_pos, f_pos| dst[f_pos] = T::from_f32(src[c_pos]),
         &strides,
     );
+}
+
+/// Copies one row-major block of logical shape `dims` (any element type, converted by
+/// `conv`) into `dst` in `layout`.
+pub fn from_row_major<S: Copy, T>(
+    dst: &mut [T],
+    src: &[S],
+    dims: &[usize],
+    layout: Layout,
+    conv: impl Fn(S) -> T,
+) {
+    debug_assert_eq!(dst.len(), src.len());
+    if layout == Layout::C || dims.len() <= 1 {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = conv(*s);
+        }
+        return;
+    }
+    let strides = f_strides(dims);
+    for_each_c_index(dims, |c_pos, f_pos| dst[f_pos] = conv(src[c_pos]), &strides);
 }
 
 /// Column-major strides of `dims`.

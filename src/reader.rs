@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use crate::convert::{check_len, from_row_major_f32, Float, Layout};
+use crate::convert::{check_len, from_row_major, from_row_major_f32, Float, Layout};
 use crate::error::{Error, ErrorKind, Result};
-use crate::storage::dataset::World;
+use crate::storage::dataset::{Unit, UnitRead, World};
 use crate::world::{ArrayKind, WorldDesc};
 
 /// Reads the samples of one world. `Sync`: share it between threads.
@@ -30,39 +30,31 @@ impl Reader {
         &self.world.desc
     }
 
-    /// Samples per chunk.
+    /// Samples per chunk of the trajectories array (from its own metadata).
     pub fn chunk_samples(&self) -> u64 {
-        self.world.chunk_samples
+        self.world.array_chunk_samples(1)
     }
 
     /// The `written` mask of `[start, start + count)`. Whole mask chunks are read so
     /// their checksums are verified.
     pub fn mask(&self, start: u64, count: u64) -> Result<Vec<u8>> {
         self.check_range(start, count)?;
-        let cs = self.world.chunk_samples;
-        let mut out = Vec::with_capacity(count as usize);
-        for c in start / cs..=(start + count - 1) / cs {
-            let chunk = self.world.read_mask_chunk(c)?;
-            let (lo, hi) = self.chunk_part(c, start, count);
-            out.extend_from_slice(&chunk[lo..hi]);
-        }
-        Ok(out)
-    }
-
-    /// The part `[lo, hi)` of chunk `c` that falls in `[start, start + count)`.
-    fn chunk_part(&self, c: u64, start: u64, count: u64) -> (usize, usize) {
-        unit_part(self.world.chunk_samples, c, start, count)
+        self.world.read_mask_range(start, count)
     }
 
     /// How many samples are stored.
     pub fn samples_written(&self) -> Result<u64> {
+        let (n, mc) = (self.world.desc.n_samples, self.world.mask_chunk_samples());
         let mut total = 0;
-        for c in 0..self.world.n_chunks() {
-            let n = self.world.samples_in_chunk(c) as usize;
-            total += self.world.read_mask_chunk(c)?[..n]
+        let mut start = 0;
+        while start < n {
+            total += self
+                .world
+                .read_mask_range(start, mc)?
                 .iter()
                 .filter(|&&m| m != 0)
                 .count() as u64;
+            start += mc;
         }
         Ok(total)
     }
@@ -117,6 +109,11 @@ impl Reader {
                 )?;
             }
         }
+        for (a, _) in ArrayKind::ALL.iter().enumerate() {
+            if out[a].is_some() {
+                self.world.check_output_type(a, T::IS_F64)?;
+            }
+        }
         let mask = self.mask(start, count)?;
         if let Some(pos) = mask.iter().position(|&m| m == 0) {
             return Err(Error::new(
@@ -134,17 +131,37 @@ impl Reader {
             // whose checksum can be verified.
             let us = self.world.read_unit_samples(a);
             for u in start / us..=(start + count - 1) / us {
-                let data = self.world.read_unit_f32(a, u)?;
                 let (lo, hi) = unit_part(us, u, start, count);
+                let data = match self.world.read_unit(a, u)? {
+                    UnitRead::Data(d) => d,
+                    UnitRead::Missing(what) => {
+                        let (first, last) = (u * us + lo as u64, u * us + hi as u64);
+                        return Err(Error::new(
+                            ErrorKind::Format,
+                            format!(
+                                "array '{}/{}': {what}, but the written mask says samples {first}..{last} of it are stored: the dataset is damaged (restore the file from a copy, or rewrite those samples)",
+                                desc.world_id,
+                                kind.name()
+                            ),
+                        ));
+                    }
+                };
                 let first_out = (u * us + lo as u64 - start) as usize;
                 for (j, k) in (lo..hi).enumerate() {
                     let s = first_out + j;
-                    from_row_major_f32(
-                        &mut buf[s * per..(s + 1) * per],
-                        &data[k * per..(k + 1) * per],
-                        &dims,
-                        layout,
-                    );
+                    let dst = &mut buf[s * per..(s + 1) * per];
+                    match &data {
+                        Unit::F32(v) => {
+                            from_row_major_f32(dst, &v[k * per..(k + 1) * per], &dims, layout)
+                        }
+                        Unit::F64(v) => from_row_major(
+                            dst,
+                            &v[k * per..(k + 1) * per],
+                            &dims,
+                            layout,
+                            T::from_f64,
+                        ),
+                    }
                 }
             }
         }
@@ -158,4 +175,190 @@ fn unit_part(us: u64, u: u64, start: u64, count: u64) -> (usize, usize) {
     let lo = start.max(first) - first;
     let hi = (start + count).min(first + us) - first;
     (lo as usize, hi as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writer::{SampleRef, Writer, WriterOptions};
+    use zarrs::array::ArraySubset;
+    use zarrs::array::{data_type, ArrayBuilder};
+
+    fn tmp(name: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("ume-rd-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        p
+    }
+
+    /// Value `j` of array `a` of sample `i`: all distinct, exact in float32.
+    fn value(a: usize, i: u64, j: usize) -> f64 {
+        (a * 100_000 + i as usize * 100 + j) as f64
+    }
+
+    /// A world of `n` samples, T = 4, n_obs = 2, all written, finalized.
+    fn written_world(name: &str, n: u64, chunk: u64, inner: Option<u64>, only: u64) -> PathBuf {
+        let dir = tmp(name);
+        let desc = WorldDesc::new("w", n, 4, 1, 2, 2, 2);
+        let mut o = WriterOptions::default();
+        o.storage.chunk_samples = Some(chunk);
+        o.storage.inner_chunk_samples = inner;
+        let w = Writer::create(&dir, &desc, &o).unwrap();
+        for i in 0..only {
+            let v: Vec<Vec<f64>> = (0..4)
+                .map(|a| {
+                    (0..desc.sample_len(ArrayKind::ALL[a]))
+                        .map(|j| value(a, i, j))
+                        .collect()
+                })
+                .collect();
+            let s = SampleRef {
+                theta: &v[0],
+                trajectories: &v[1],
+                irfs: &v[2],
+                shocks: &v[3],
+            };
+            w.write_sample(i, Layout::C, s).unwrap();
+        }
+        w.finalize().unwrap();
+        dir
+    }
+
+    use std::path::PathBuf;
+
+    /// Replaces array `a` of world `w` by one with `chunk` shape and data type float64
+    /// (`wide`) or float32, holding the same values, as zarr-python or tensorstore would.
+    fn rechunk(dir: &Path, a: usize, chunk: Vec<u64>, wide: bool) {
+        let r = Reader::open(dir, "w").unwrap();
+        let desc = r.desc().clone();
+        let kind = ArrayKind::ALL[a];
+        let n = desc.n_samples;
+        let per = desc.sample_len(kind);
+        let mut shape = vec![n];
+        shape.extend(desc.sample_dims(kind).iter().map(|&d| d as u64));
+        let store = r.world().store.clone();
+        let path = format!("/w/{}", kind.name());
+        drop(r);
+        std::fs::remove_dir_all(dir.join("w").join(kind.name())).unwrap();
+        let values: Vec<f64> = (0..n)
+            .flat_map(|i| (0..per).map(move |j| value(a, i, j)))
+            .collect();
+        let all = ArraySubset::new_with_shape(shape.clone());
+        if wide {
+            let arr = ArrayBuilder::new(shape, chunk, data_type::float64(), f64::NAN)
+                .build(store, &path)
+                .unwrap();
+            arr.store_metadata().unwrap();
+            arr.store_array_subset(&all, values).unwrap();
+        } else {
+            let arr = ArrayBuilder::new(shape, chunk, data_type::float32(), f32::NAN)
+                .build(store, &path)
+                .unwrap();
+            arr.store_metadata().unwrap();
+            let v: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+            arr.store_array_subset(&all, v).unwrap();
+        }
+    }
+
+    fn read_one<T: Float>(r: &Reader, i: u64, a: usize) -> Result<Vec<T>> {
+        let kind = ArrayKind::ALL[a];
+        let mut buf = vec![T::from_f32(0.0); r.desc().sample_len(kind)];
+        let mut out: [Option<&mut [T]>; 4] = [None, None, None, None];
+        out[a] = Some(&mut buf);
+        r.read_range(i, 1, Layout::C, out)?;
+        Ok(buf)
+    }
+
+    /// Issue 15 item 1: arrays chunked differently from the `umedata_world` attribute
+    /// (split along time, another chunk length, float64) are read from their own
+    /// metadata. On the base commit sample 1 of the time-chunked trajectories came back
+    /// as `8 9 12 13 ...` with success.
+    #[test]
+    fn arrays_chunked_unlike_the_attribute_are_read_exactly() {
+        let dir = written_world("rechunk", 10, 4, None, 10);
+        rechunk(&dir, 1, vec![2, 2, 2], false); // trajectories: 2 samples x 2 steps
+        rechunk(&dir, 2, vec![3, 1, 2, 1], true); // irfs: float64, split on every axis
+        rechunk(&dir, 0, vec![7, 1], false); // theta: 7 samples, one parameter
+        let r = Reader::open(&dir, "w").unwrap();
+        assert_eq!(r.samples_written().unwrap(), 10);
+        for i in 0..10 {
+            for a in 0..4 {
+                let got: Vec<f64> = read_one(&r, i, a).unwrap();
+                let want: Vec<f64> = (0..got.len()).map(|j| value(a, i, j)).collect();
+                assert_eq!(got, want, "array {a} sample {i}");
+            }
+        }
+        // a range across chunks, in Fortran order
+        let per = r.desc().sample_len(ArrayKind::Trajectories);
+        let mut traj = vec![0f32; 5 * per];
+        r.read_range(3, 5, Layout::F, [None, Some(&mut traj), None, None])
+            .unwrap();
+        for s in 0..5 {
+            for t in 0..4 {
+                for o in 0..2 {
+                    assert_eq!(
+                        f64::from(traj[s * per + o * 4 + t]),
+                        value(1, 3 + s as u64, t * 2 + o)
+                    );
+                }
+            }
+        }
+        // float64 into float32 would round: refused, naming the dtype
+        let err = read_one::<f32>(&r, 1, 2).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Format);
+        assert!(
+            err.message().contains("data type float64"),
+            "{}",
+            err.message()
+        );
+        // such a world is not resumed by the writer (its chunks would not line up)
+        let err = Writer::open(&dir, "w", &WriterOptions::default())
+            .err()
+            .expect("foreign layout refused");
+        assert_eq!(err.kind(), ErrorKind::Format);
+        assert!(err.message().contains("w/theta"), "{}", err.message());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Issue 15 item 2: a deleted chunk whose samples the mask claims is a format error
+    /// naming the array, the chunk and the samples, not NaN with success.
+    #[test]
+    fn missing_chunk_of_written_samples_is_an_error() {
+        for (name, inner) in [("plain", Some(4)), ("sharded", Some(2))] {
+            let dir = written_world(name, 10, 4, inner, 10);
+            std::fs::remove_file(dir.join("w/theta/c.0.0")).unwrap();
+            let r = Reader::open(&dir, "w").unwrap();
+            assert!(r.is_written(1).unwrap());
+            let err = read_one::<f64>(&r, 1, 0).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Format, "{name}: {}", err.message());
+            let m = err.message();
+            assert!(m.contains("w/theta") && m.contains("c.0.0"), "{m}");
+            assert!(m.contains("samples 1..2"), "{m}");
+            // other arrays and other chunks still read
+            assert!(read_one::<f64>(&r, 1, 1).is_ok());
+            assert!(read_one::<f64>(&r, 5, 0).is_ok());
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    /// An inner chunk absent from its shard's index while the mask claims its samples.
+    #[test]
+    fn absent_inner_chunk_of_written_samples_is_an_error() {
+        // samples 0..2 written: inner chunk 1 (samples 2..4) of shard 0 stays absent
+        let dir = written_world("inner", 8, 4, Some(2), 2);
+        let r = Reader::open(&dir, "w").unwrap();
+        assert!(matches!(
+            read_one::<f64>(&r, 3, 1).unwrap_err().kind(),
+            ErrorKind::NotWritten
+        ));
+        r.world().written.store_chunk(&[0], vec![1u8; 4]).unwrap();
+        let err = read_one::<f64>(&r, 3, 1).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Format, "{}", err.message());
+        let m = err.message();
+        assert!(
+            m.contains("inner chunk 1") && m.contains("w/trajectories"),
+            "{m}"
+        );
+        assert!(m.contains("samples 3..4"), "{m}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

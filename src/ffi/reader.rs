@@ -23,7 +23,8 @@ pub struct ume_reader {
 pub struct ume_world_shape {
     /// Samples in the world.
     pub n_samples: u64,
-    /// Samples per chunk.
+    /// Samples per chunk of the trajectories array, from its own metadata (a world
+    /// written by another tool may chunk its arrays differently from one another).
     pub chunk_samples: u64,
     /// Trajectory length.
     pub T: u32,
@@ -156,6 +157,9 @@ unsafe fn read<T: Float>(
 }
 
 /// Reads samples [start, start + count) into float buffers. See `ume_reader_read_f64`.
+/// An array stored as float64 or (u)int32 (a world written by another tool) would be
+/// rounded: its read fails with UME_ERR_FORMAT naming the data type; read it with
+/// `ume_reader_read_f64`.
 #[no_mangle]
 pub unsafe extern "C" fn ume_reader_read_f32(
     reader: *const ume_reader,
@@ -196,7 +200,18 @@ pub unsafe extern "C" fn ume_reader_read_f32(
 /// `count` times the per-sample count. A buffer may be NULL with length 0 to skip that
 /// array. Errors: UME_ERR_OUT_OF_RANGE, UME_ERR_LENGTH_MISMATCH, UME_ERR_NOT_WRITTEN (a
 /// sample of the range was never stored; nothing is copied), UME_ERR_FORMAT (a corrupt
-/// chunk, e.g. a checksum mismatch).
+/// chunk, e.g. a checksum mismatch; a chunk file or inner chunk that the `written` mask
+/// claims is missing, the message names the array, the chunk and the samples; an array
+/// data type that cannot be converted exactly).
+///
+/// The arrays are read as their own Zarr metadata describes them, whatever the world
+/// attributes say: any regular chunking (also split along time, shocks or observables,
+/// different per array, sharded or not), the codecs blosc, zstd, gzip, crc32c or none,
+/// either byte order. Data types float32, float64, int8/16/32 and uint8/16/32 are
+/// converted exactly to double; float32 output accepts float32 and (u)int8/16 only. An
+/// absent chunk of an array whose fill value is a number (not NaN) reads as that value,
+/// as Zarr defines; umedata's NaN-filled arrays never omit a chunk. Thread-safe: many
+/// threads may read through one reader at once.
 #[no_mangle]
 pub unsafe extern "C" fn ume_reader_read_f64(
     reader: *const ume_reader,

@@ -84,6 +84,10 @@ pub struct World {
     /// Per data array, its inner chunks (sharded arrays only): to decode and verify one
     /// inner chunk on its own, and to build shards without zarrs' extra copies.
     inner: [Option<Inner>; 4],
+    /// Per data array, how its own metadata says it is stored (chunking, data type).
+    layouts: [ArrayLayout; 4],
+    /// Samples per chunk of the `written` mask, from its own metadata.
+    mask_chunk: u64,
     /// Codec name as recorded in the world attributes (`blosc-lz4`, ...).
     pub codec: String,
     /// `theta`, `trajectories`, `irfs`, `shocks`, in [`ArrayKind::ALL`] order.
@@ -281,11 +285,15 @@ impl World {
             consolidate_v2(&store)?;
         }
         let inner = inner_layouts(&arrays)?;
+        let layouts = array_layouts(&arrays, &inner)?;
+        let mask_chunk = mask_chunk_samples(&written)?;
         let world = World {
             root: root.to_path_buf(),
             desc: desc.clone(),
             chunk_samples,
             inner,
+            layouts,
+            mask_chunk,
             codec: opts.codec.name().to_string(),
             arrays,
             written,
@@ -378,11 +386,15 @@ impl World {
         ];
         let written = open(WRITTEN, vec![])?;
         let inner = inner_layouts(&arrays)?;
+        let layouts = array_layouts(&arrays, &inner)?;
+        let mask_chunk = mask_chunk_samples(&written)?;
         Ok(World {
             root: root.to_path_buf(),
             desc,
             chunk_samples,
             inner,
+            layouts,
+            mask_chunk,
             codec,
             arrays,
             written,
@@ -457,12 +469,102 @@ impl World {
         self.read_unit_samples(1)
     }
 
-    /// Samples per read unit of data array `a`: its inner chunk when sharded, else its
-    /// chunk.
+    /// Samples per read unit of data array `a`, from its own metadata: its inner chunk
+    /// when it is sharded the way umedata shards, else its chunk length along the sample
+    /// axis.
     pub fn read_unit_samples(&self, a: usize) -> u64 {
-        self.inner[a]
-            .as_ref()
-            .map_or(self.chunk_samples, |i| i.shape[0].get())
+        let layout = &self.layouts[a];
+        match &self.inner[a] {
+            Some(i) if layout.native => i.shape[0].get(),
+            _ => layout.chunk[0],
+        }
+    }
+
+    /// Samples per chunk of data array `a` along the sample axis, from its own metadata.
+    pub fn array_chunk_samples(&self, a: usize) -> u64 {
+        self.layouts[a].chunk[0]
+    }
+
+    /// Chunk shape of data array `a` (of its shards when sharded), from its own metadata.
+    pub fn array_chunk_shape(&self, a: usize) -> &[u64] {
+        &self.layouts[a].chunk
+    }
+
+    /// Codec of data array `a` as found in its metadata, in the names of the world
+    /// attributes (`blosc-lz4`, `zstd`, `gzip`, `none`, ...).
+    pub fn array_codec(&self, a: usize) -> &str {
+        &self.layouts[a].codec
+    }
+
+    /// Data type of data array `a` as found in its metadata (`float32`, `float64`, ...).
+    pub fn array_dtype(&self, a: usize) -> &str {
+        self.layouts[a].dtype.name()
+    }
+
+    /// Samples per chunk of the `written` mask, from its own metadata.
+    pub fn mask_chunk_samples(&self) -> u64 {
+        self.mask_chunk
+    }
+
+    /// Why this world cannot be written by umedata (resumed or extended), `None` when its
+    /// arrays are stored exactly as umedata stores them: float32 chunks (or shards of
+    /// inner chunks) of `chunk_samples` whole samples, and a uint8 mask chunked alike.
+    /// Worlds written by other tools may be read, but writing into them with the world
+    /// attribute's chunking could corrupt them.
+    pub fn layout_problem(&self) -> Option<String> {
+        let world = &self.desc.world_id;
+        for (a, kind) in ArrayKind::ALL.iter().enumerate() {
+            let l = &self.layouts[a];
+            if !l.native || l.chunk[0] != self.chunk_samples {
+                return Some(format!(
+                    "array '{world}/{}' is stored as {} chunks of shape {:?}; umedata writes only float32 chunks of shape [{}, <whole sample>] (the world attribute's chunk_samples)",
+                    kind.name(),
+                    l.dtype.name(),
+                    l.chunk,
+                    self.chunk_samples
+                ));
+            }
+        }
+        if self.mask_chunk != self.chunk_samples || self.written.data_type() != &data_type::uint8()
+        {
+            return Some(format!(
+                "the written mask of '{world}' is chunked by {} samples (uint8 and {} expected)",
+                self.mask_chunk, self.chunk_samples
+            ));
+        }
+        None
+    }
+
+    /// Checks that data array `a` can be copied into `f64` buffers (`to_f64`) or `f32`
+    /// buffers exactly: every value of its data type must be representable. float32,
+    /// (u)int8 and (u)int16 go to both; float64 and (u)int32 only to float64; any other
+    /// data type is refused.
+    pub fn check_output_type(&self, a: usize, to_f64: bool) -> Result<()> {
+        let dtype = &self.layouts[a].dtype;
+        let ok = match dtype {
+            Dtype::F32 | Dtype::I8 | Dtype::U8 | Dtype::I16 | Dtype::U16 => true,
+            Dtype::F64 | Dtype::I32 | Dtype::U32 => to_f64,
+            Dtype::Other(_) => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        let path = self.arrays[a].path();
+        Err(Error::new(
+            ErrorKind::Format,
+            match dtype {
+                Dtype::Other(_) => format!(
+                    "array '{}' has data type {}, expected float32 (or float64, int8, int16, int32, uint8, uint16, uint32, which are converted exactly)",
+                    path.as_str().trim_start_matches('/'),
+                    dtype.name()
+                ),
+                _ => format!(
+                    "array '{}' has data type {}, which float32 output would round: expected float32 (or int8, int16, uint8, uint16) for a float32 read; read it as float64",
+                    path.as_str().trim_start_matches('/'),
+                    dtype.name()
+                ),
+            },
+        ))
     }
 
     /// Inner chunk shape of data array `a` (sample axis first), `None` when it is not
@@ -488,25 +590,74 @@ impl World {
     }
 
     /// Reads read unit `u` (see [`Self::read_unit_samples`]) of data array `a` as
-    /// float32, NaN where nothing is stored.
-    ///
-    /// A sharded array's inner chunk is read from the shard file with one open: its index
-    /// (checksum verified), then the inner chunk's bytes, decoded whole with its own codecs
-    /// so its crc32c is verified too (zarrs' partial decoders skip that check, and its
-    /// sub-chunk lookup overflows on an absent inner chunk). Shards whose index is not the
-    /// standard `[bytes, crc32c]` at the end are decoded whole.
+    /// float32, NaN where nothing is stored. Only for float32 arrays.
     pub fn read_unit_f32(&self, a: usize, u: u64) -> Result<Vec<f32>> {
+        match self.read_unit(a, u)? {
+            UnitRead::Data(Unit::F32(v)) => Ok(v),
+            UnitRead::Data(Unit::F64(_)) => Err(self
+                .check_output_type(a, false)
+                .err()
+                .unwrap_or_else(|| Error::internal("float64 unit"))),
+            UnitRead::Missing(_) => {
+                let len = self.unit_len(a, u);
+                Ok(vec![f32::NAN; len])
+            }
+        }
+    }
+
+    /// Elements of read unit `u` of data array `a` (the last unit may be short).
+    fn unit_len(&self, a: usize, u: u64) -> usize {
+        let us = self.read_unit_samples(a);
+        let n = us.min(self.desc.n_samples.saturating_sub(u * us));
+        let per: u64 = self.arrays[a].shape()[1..].iter().product();
+        (n * per) as usize
+    }
+
+    /// Reads read unit `u` (see [`Self::read_unit_samples`]) of data array `a`: its
+    /// samples row-major, whole samples back to back (a full unit; positions past the
+    /// end of the array hold the fill value).
+    ///
+    /// Arrays stored as umedata stores them take the fast path. A sharded array's inner
+    /// chunk is read from the shard file with one open: its index (checksum verified),
+    /// then the inner chunk's bytes, decoded whole with its own codecs so its crc32c is
+    /// verified too (zarrs' partial decoders skip that check, and its sub-chunk lookup
+    /// overflows on an absent inner chunk). Shards whose index is not the standard
+    /// `[bytes, crc32c]` at the end are decoded whole.
+    ///
+    /// Any other regular chunking (chunks split along the other axes, a different chunk
+    /// length per array) and numeric data type is read chunk by chunk, each chunk decoded
+    /// whole by zarrs, and its elements placed where they belong.
+    ///
+    /// An absent chunk (or inner chunk) is [`UnitRead::Missing`] when the array's fill
+    /// value is NaN (what umedata writes: it stores every chunk, so an absent one is
+    /// lost data); with a numeric fill value (zarr-python's default 0, whose writers
+    /// omit chunks equal to it) it reads as that fill value, as Zarr defines.
+    pub fn read_unit(&self, a: usize, u: u64) -> Result<UnitRead> {
         let array = &self.arrays[a];
-        let Some(inner) = &self.inner[a] else {
-            return self.read_chunk_f32(array, u);
+        let layout = &self.layouts[a];
+        if !layout.native {
+            return self.read_unit_general(a, u);
+        }
+        let mut idx = vec![0u64; array.shape().len()];
+        let Some(inner) = self.inner[a].as_ref() else {
+            idx[0] = u;
+            return Ok(self
+                .retrieve_f32(array, &idx, layout.fill_nan)?
+                .map_or_else(
+                    || UnitRead::Missing(self.missing_chunk(array, &idx)),
+                    |v| UnitRead::Data(Unit::F32(v)),
+                ));
         };
         let us = inner.shape[0].get();
-        let per_shard = self.chunk_samples / us;
+        let per_shard = layout.chunk[0] / us;
         let (c, j) = (u / per_shard, (u % per_shard) as usize);
+        idx[0] = c;
         let len = inner.shape.iter().map(|d| d.get()).product::<u64>() as usize;
-        if !inner.standard_index {
-            let shard = self.read_chunk_f32(array, c)?;
-            return Ok(shard[j * len..(j + 1) * len].to_vec());
+        if !inner.standard_index || !layout.fill_nan {
+            return Ok(match self.retrieve_f32(array, &idx, layout.fill_nan)? {
+                Some(shard) => UnitRead::Data(Unit::F32(shard[j * len..(j + 1) * len].to_vec())),
+                None => UnitRead::Missing(self.missing_chunk(array, &idx)),
+            });
         }
         let what = || {
             format!(
@@ -517,12 +668,13 @@ impl World {
             )
         };
         let format_err = |m: String| Error::new(ErrorKind::Format, format!("{}: {m}", what()));
-        let mut idx = vec![0u64; array.shape().len()];
-        idx[0] = c;
-        let path = self.root.join(array.chunk_key(&idx).as_str());
+        let key = array.chunk_key(&idx);
+        let path = self.root.join(key.as_str());
         let mut f = match std::fs::File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![f32::NAN; len]),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(UnitRead::Missing(self.missing_chunk(array, &idx)))
+            }
             Err(e) => return Err(Error::io("cannot open", &path, &e)),
         };
         let io = |e: std::io::Error| Error::io("cannot read", &path, &e);
@@ -549,7 +701,12 @@ impl World {
         };
         let (offset, nbytes) = (entry(0), entry(1));
         if offset == u64::MAX && nbytes == u64::MAX {
-            return Ok(vec![f32::NAN; len]);
+            return Ok(UnitRead::Missing(format!(
+                "inner chunk {j} (samples {}..{}) of shard '{}' is absent from the shard's index",
+                u * us,
+                ((u + 1) * us).min(self.desc.n_samples),
+                key.as_str()
+            )));
         }
         if offset
             .checked_add(nbytes)
@@ -582,18 +739,463 @@ impl World {
                 len * 4
             )));
         }
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-            .collect())
+        Ok(UnitRead::Data(Unit::F32(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        )))
+    }
+
+    /// Chunk `idx` of a float32 `array` decoded whole; `None` when it is absent and
+    /// `missing_is_none` (else the fill value).
+    fn retrieve_f32(
+        &self,
+        array: &DataArray,
+        idx: &[u64],
+        missing_is_none: bool,
+    ) -> Result<Option<Vec<f32>>> {
+        retrieve::<f32>(array, idx, missing_is_none)
+    }
+
+    /// Describes absent chunk `idx` of `array` (for [`UnitRead::Missing`]).
+    fn missing_chunk(&self, array: &DataArray, idx: &[u64]) -> String {
+        let span = array
+            .chunk_subset_bounded(idx)
+            .map(|s| {
+                format!(
+                    " (samples {}..{})",
+                    s.start()[0],
+                    s.start()[0] + s.shape()[0]
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            "chunk file '{}'{span} is missing",
+            array.chunk_key(idx).as_str()
+        )
+    }
+
+    /// The general path of [`Self::read_unit`]: every chunk of unit `u` (chunk `u` along
+    /// the sample axis, all chunks along the others) decoded whole and scattered into
+    /// whole samples.
+    fn read_unit_general(&self, a: usize, u: u64) -> Result<UnitRead> {
+        let array = &self.arrays[a];
+        let layout = &self.layouts[a];
+        let shape = array.shape().to_vec();
+        let dims = &shape[1..];
+        let per: u64 = dims.iter().product();
+        let us = layout.chunk[0];
+        let len = (us * per) as usize;
+        let wide = matches!(layout.dtype, Dtype::F64 | Dtype::I32 | Dtype::U32);
+        let mut out32 = if wide {
+            Vec::new()
+        } else {
+            vec![f32::NAN; len]
+        };
+        let mut out64 = if wide {
+            vec![f64::NAN; len]
+        } else {
+            Vec::new()
+        };
+        let grid = array.chunk_grid_shape().to_vec();
+        let mut idx = vec![0u64; shape.len()];
+        idx[0] = u;
+        loop {
+            let subset = array
+                .chunk_subset(&idx)
+                .map_err(|e| from_array("chunk grid", e))?;
+            let miss = layout.fill_nan;
+            macro_rules! place {
+                ($t:ty, $out:ident, $conv:expr) => {{
+                    match retrieve::<$t>(array, &idx, miss)? {
+                        None => return Ok(UnitRead::Missing(self.missing_chunk(array, &idx))),
+                        Some(v) => scatter(
+                            &v,
+                            subset.start(),
+                            subset.shape(),
+                            &shape,
+                            u * us,
+                            &mut $out,
+                            $conv,
+                        ),
+                    }
+                }};
+            }
+            match layout.dtype {
+                Dtype::F32 => place!(f32, out32, |x: f32| x),
+                Dtype::I8 => place!(i8, out32, f32::from),
+                Dtype::U8 => place!(u8, out32, f32::from),
+                Dtype::I16 => place!(i16, out32, f32::from),
+                Dtype::U16 => place!(u16, out32, f32::from),
+                Dtype::F64 => place!(f64, out64, |x: f64| x),
+                Dtype::I32 => place!(i32, out64, f64::from),
+                Dtype::U32 => place!(u32, out64, f64::from),
+                Dtype::Other(_) => {
+                    return Err(self
+                        .check_output_type(a, true)
+                        .err()
+                        .unwrap_or_else(|| Error::internal("dtype")))
+                }
+            }
+            // next chunk along the non-sample axes (odometer)
+            let mut ax = shape.len();
+            loop {
+                if ax == 1 {
+                    return Ok(UnitRead::Data(if wide {
+                        Unit::F64(out64)
+                    } else {
+                        Unit::F32(out32)
+                    }));
+                }
+                ax -= 1;
+                idx[ax] += 1;
+                if idx[ax] < grid[ax] {
+                    break;
+                }
+                idx[ax] = 0;
+            }
+        }
     }
 
     /// Reads chunk `c` of the `written` mask.
-    pub fn read_mask_chunk(&self, c: u64) -> Result<Vec<u8>> {
-        self.written
-            .retrieve_chunk_opt::<Vec<u8>>(&[c], &codec_options())
-            .map_err(|e| from_array(&format!("reading chunk {c} of the written mask"), e))
+    /// The `written` mask of samples `[start, start + count)`, read in the mask's own
+    /// chunks, each decoded whole so that its checksum is verified. `count` is clipped
+    /// to the end of the world.
+    pub fn read_mask_range(&self, start: u64, count: u64) -> Result<Vec<u8>> {
+        let end = start.saturating_add(count).min(self.desc.n_samples);
+        let mut out = Vec::with_capacity(end.saturating_sub(start) as usize);
+        if start >= end {
+            return Ok(out);
+        }
+        let mc = self.mask_chunk;
+        let is_bool = self.written.data_type() == &data_type::bool();
+        for c in start / mc..=(end - 1) / mc {
+            let what = || format!("reading chunk {c} of the written mask");
+            let chunk: Vec<u8> = if is_bool {
+                self.written
+                    .retrieve_chunk_opt::<Vec<bool>>(&[c], &codec_options())
+                    .map_err(|e| from_array(&what(), e))?
+                    .into_iter()
+                    .map(u8::from)
+                    .collect()
+            } else {
+                self.written
+                    .retrieve_chunk_opt::<Vec<u8>>(&[c], &codec_options())
+                    .map_err(|e| from_array(&what(), e))?
+            };
+            let first = c * mc;
+            let lo = (start.max(first) - first) as usize;
+            let hi = (end.min(first + mc) - first) as usize;
+            if chunk.len() < hi {
+                return Err(Error::new(
+                    ErrorKind::Format,
+                    format!("{}: {} values decoded, expected {mc}", what(), chunk.len()),
+                ));
+            }
+            out.extend_from_slice(&chunk[lo..hi]);
+        }
+        Ok(out)
     }
+
+    /// The `written` mask of the samples of chunk `c` (chunks of `chunk_samples`, the
+    /// world attribute): `samples_in_chunk(c)` values, read in the mask's own chunks.
+    pub fn read_mask_chunk(&self, c: u64) -> Result<Vec<u8>> {
+        self.read_mask_range(c * self.chunk_samples, self.samples_in_chunk(c))
+    }
+}
+
+/// Samples of a read unit, in the array's data type widened exactly.
+pub enum Unit {
+    /// float32 (or a narrower integer type, converted exactly).
+    F32(Vec<f32>),
+    /// float64 (or a 32-bit integer type, converted exactly).
+    F64(Vec<f64>),
+}
+
+/// What [`World::read_unit`] found.
+pub enum UnitRead {
+    /// The unit's values.
+    Data(Unit),
+    /// A chunk (or inner chunk) of the unit is absent from a NaN-filled array: what is
+    /// missing, for the message.
+    Missing(String),
+}
+
+/// Chunk `idx` of `array` decoded whole as `T`; `None` when it is absent and
+/// `missing_is_none` (else the fill value).
+fn retrieve<T: zarrs::array::ElementOwned>(
+    array: &DataArray,
+    idx: &[u64],
+    missing_is_none: bool,
+) -> Result<Option<Vec<T>>> {
+    let what = || format!("reading chunk {idx:?} of {}", array.path());
+    if missing_is_none {
+        array
+            .retrieve_chunk_if_exists_opt::<Vec<T>>(idx, &codec_options())
+            .map_err(|e| from_array(&what(), e))
+    } else {
+        array
+            .retrieve_chunk_opt::<Vec<T>>(idx, &codec_options())
+            .map(Some)
+            .map_err(|e| from_array(&what(), e))
+    }
+}
+
+/// Copies a decoded chunk (row-major `chunk_shape`, placed at `origin` of an array of
+/// `shape`) into `out`, whole samples from sample `first` on; parts of the chunk past the
+/// array's end are skipped.
+fn scatter<S: Copy, D>(
+    src: &[S],
+    origin: &[u64],
+    chunk_shape: &[u64],
+    shape: &[u64],
+    first: u64,
+    out: &mut [D],
+    conv: impl Fn(S) -> D,
+) {
+    let nd = shape.len();
+    let last = nd - 1;
+    // row-major strides of a sample block
+    let mut strides = vec![1u64; nd];
+    for d in (1..last).rev() {
+        strides[d] = strides[d + 1] * shape[d + 1];
+    }
+    let per: u64 = shape[1..].iter().product();
+    let run = chunk_shape[last].min(shape[last].saturating_sub(origin[last])) as usize;
+    let mut local = vec![0u64; nd];
+    let rows: u64 = chunk_shape[..last].iter().product();
+    for row in 0..rows {
+        // local index of this row (all axes but the last)
+        let mut r = row;
+        for d in (0..last).rev() {
+            local[d] = r % chunk_shape[d];
+            r /= chunk_shape[d];
+        }
+        let inside = (0..last).all(|d| origin[d] + local[d] < shape[d]);
+        let sample = origin[0] + local[0];
+        if !inside || sample < first || run == 0 {
+            continue;
+        }
+        let mut dst = (sample - first) * per + origin[last];
+        for d in 1..last {
+            dst += (origin[d] + local[d]) * strides[d];
+        }
+        let dst = dst as usize;
+        let src_at = (row * chunk_shape[last]) as usize;
+        if dst + run > out.len() {
+            continue;
+        }
+        for (o, s) in out[dst..dst + run]
+            .iter_mut()
+            .zip(&src[src_at..src_at + run])
+        {
+            *o = conv(*s);
+        }
+    }
+}
+
+/// Element type of a stored array, from its metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Dtype {
+    F32,
+    F64,
+    I8,
+    I16,
+    I32,
+    U8,
+    U16,
+    U32,
+    /// Anything else, by name (refused).
+    Other(String),
+}
+
+impl Dtype {
+    fn from_name(name: &str) -> Dtype {
+        match name {
+            "float32" => Dtype::F32,
+            "float64" => Dtype::F64,
+            "int8" => Dtype::I8,
+            "int16" => Dtype::I16,
+            "int32" => Dtype::I32,
+            "uint8" => Dtype::U8,
+            "uint16" => Dtype::U16,
+            "uint32" => Dtype::U32,
+            other => Dtype::Other(other.to_string()),
+        }
+    }
+
+    /// From a Zarr v2 `dtype` such as `<f8` or `|u1`.
+    fn from_v2(dtype: &str) -> Dtype {
+        let body = dtype.trim_start_matches(['<', '>', '|', '=']);
+        let name = match body {
+            "f4" => "float32",
+            "f8" => "float64",
+            "i1" => "int8",
+            "i2" => "int16",
+            "i4" => "int32",
+            "u1" => "uint8",
+            "u2" => "uint16",
+            "u4" => "uint32",
+            _ => return Dtype::Other(dtype.to_string()),
+        };
+        Dtype::from_name(name)
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Dtype::F32 => "float32",
+            Dtype::F64 => "float64",
+            Dtype::I8 => "int8",
+            Dtype::I16 => "int16",
+            Dtype::I32 => "int32",
+            Dtype::U8 => "uint8",
+            Dtype::U16 => "uint16",
+            Dtype::U32 => "uint32",
+            Dtype::Other(s) => s,
+        }
+    }
+}
+
+/// How a data array is stored, from its own metadata.
+struct ArrayLayout {
+    dtype: Dtype,
+    /// Chunk (shard) shape; the chunk grid is regular.
+    chunk: Vec<u64>,
+    /// Stored as umedata stores it: float32 chunks of whole samples (full extent on every
+    /// axis but the first) and, when sharded, inner chunks of whole samples that divide
+    /// the chunk; read by the fast path.
+    native: bool,
+    /// The fill value is NaN (an absent chunk is lost data, not a value).
+    fill_nan: bool,
+    /// Codec name (`blosc-lz4`, `zstd`, `gzip`, `none`, ...).
+    codec: String,
+}
+
+/// The codec of an array in the names the world attributes use.
+fn codec_name(meta: &Value) -> String {
+    let mut names = Vec::new();
+    if let Some(codecs) = meta["codecs"].as_array() {
+        let codecs = match codecs.iter().find(|c| c["name"] == "sharding_indexed") {
+            Some(s) => s["configuration"]["codecs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            None => codecs.clone(),
+        };
+        for c in &codecs {
+            // a codec without configuration may be written as its bare name
+            let name = c.as_str().or_else(|| c["name"].as_str()).unwrap_or("?");
+            match name {
+                "bytes" | "crc32c" => {}
+                "blosc" => names.push(format!(
+                    "blosc-{}",
+                    c["configuration"]["cname"].as_str().unwrap_or("?")
+                )),
+                other => names.push(other.to_string()),
+            }
+        }
+    } else {
+        for f in meta["filters"].as_array().into_iter().flatten() {
+            names.push(f["id"].as_str().unwrap_or("?").to_string());
+        }
+        let comp = &meta["compressor"];
+        if let Some(id) = comp["id"].as_str() {
+            names.push(match id {
+                "blosc" => format!("blosc-{}", comp["cname"].as_str().unwrap_or("?")),
+                other => other.to_string(),
+            });
+        }
+    }
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join("+")
+    }
+}
+
+/// The layout of each data array, from its own metadata.
+fn array_layouts(arrays: &[DataArray; 4], inner: &[Option<Inner>; 4]) -> Result<[ArrayLayout; 4]> {
+    let layout = |a: usize| -> Result<ArrayLayout> {
+        let array = &arrays[a];
+        let meta = serde_json::to_value(array.metadata())
+            .map_err(|e| Error::internal(format!("metadata of {}: {e}", array.path())))?;
+        let name = array.path().as_str().trim_start_matches('/').to_string();
+        let dtype = match meta["data_type"].as_str() {
+            Some(n) => Dtype::from_name(n),
+            None => meta["dtype"].as_str().map_or_else(
+                || Dtype::Other(meta["data_type"].to_string()),
+                Dtype::from_v2,
+            ),
+        };
+        if meta["zarr_format"] == 3 && meta["chunk_grid"]["name"] != "regular" {
+            return Err(Error::new(
+                ErrorKind::Format,
+                format!(
+                    "array '{name}' has chunk grid {}, expected a regular one",
+                    meta["chunk_grid"]["name"]
+                ),
+            ));
+        }
+        let nd = array.shape().len();
+        let chunk: Vec<u64> = array
+            .chunk_shape(&vec![0; nd])
+            .map_err(|e| from_array(&format!("chunk shape of '{name}'"), e))?
+            .iter()
+            .map(|d| d.get())
+            .collect();
+        let whole = |c: &[u64]| c[1..] == array.shape()[1..];
+        let native = dtype == Dtype::F32
+            && whole(&chunk)
+            && match &inner[a] {
+                None => true,
+                Some(i) => {
+                    let s: Vec<u64> = i.shape.iter().map(|d| d.get()).collect();
+                    whole(&s) && chunk[0] % s[0] == 0
+                }
+            };
+        let fill = array.fill_value().as_ne_bytes();
+        let fill_nan = match dtype {
+            Dtype::F32 => {
+                fill.len() == 4 && f32::from_ne_bytes([fill[0], fill[1], fill[2], fill[3]]).is_nan()
+            }
+            Dtype::F64 => {
+                fill.len() == 8 && f64::from_ne_bytes(fill.try_into().unwrap_or([0; 8])).is_nan()
+            }
+            _ => false,
+        };
+        Ok(ArrayLayout {
+            dtype,
+            chunk,
+            native,
+            fill_nan,
+            codec: codec_name(&meta),
+        })
+    };
+    Ok([layout(0)?, layout(1)?, layout(2)?, layout(3)?])
+}
+
+/// Samples per chunk of the 1-d `written` mask, which must be uint8 or bool.
+fn mask_chunk_samples(written: &DataArray) -> Result<u64> {
+    let name = written.path().as_str().trim_start_matches('/').to_string();
+    let dt = written.data_type();
+    if written.shape().len() != 1 || (dt != &data_type::uint8() && dt != &data_type::bool()) {
+        return Err(Error::new(
+            ErrorKind::Format,
+            format!(
+                "array '{name}' has shape {:?} and data type {}, expected 1-d uint8 (or bool)",
+                written.shape(),
+                serde_json::to_value(written.metadata())
+                    .ok()
+                    .and_then(|m| m.get("data_type").or_else(|| m.get("dtype")).cloned())
+                    .unwrap_or(Value::Null)
+            ),
+        ));
+    }
+    written
+        .chunk_shape(&[0])
+        .map(|c| c[0].get())
+        .map_err(|e| from_array(&format!("chunk shape of '{name}'"), e))
 }
 
 /// The inner chunks of a sharded data array.

@@ -254,6 +254,7 @@ impl Writer {
         let lease = crate::storage::claims::lease_seconds(opts.claim_lease_seconds)?;
         let before = dir_identity(&path.join(world_id));
         let world = World::open(path, world_id)?;
+        refuse_foreign_layout(&world)?;
         let hold = Claims::hold(path, world_id, lease)?;
         check_not_replaced(path, world_id, before)?;
         crate::storage::store::clean_stale_temp_files(&path.join(world_id))?;
@@ -278,6 +279,7 @@ impl Writer {
         let lease = crate::storage::claims::lease_seconds(opts.claim_lease_seconds)?;
         let before = dir_identity(&path.join(world_id));
         let world = World::open(path, world_id)?;
+        refuse_foreign_layout(&world)?;
         let (n, cs) = (world.desc.n_samples, world.chunk_samples);
         let end = start.checked_add(count).filter(|&e| e <= n && count > 0);
         let Some(end) = end else {
@@ -971,6 +973,22 @@ fn already_written(i: u64) -> Error {
         ErrorKind::AlreadyWritten,
         format!("sample {i} was already written"),
     )
+}
+
+/// A world whose arrays are not stored as umedata stores them (written by another tool)
+/// can be read but not written: writing chunks of the attribute's `chunk_samples` into it
+/// would corrupt it.
+fn refuse_foreign_layout(world: &World) -> Result<()> {
+    match world.layout_problem() {
+        None => Ok(()),
+        Some(p) => Err(Error::new(
+            ErrorKind::Format,
+            format!(
+                "world '{}' cannot be written by umedata: {p}",
+                world.desc.world_id
+            ),
+        )),
+    }
 }
 
 impl Shared {
