@@ -108,7 +108,15 @@ pub fn default_chunk_samples(desc: &WorldDesc) -> u64 {
     let per_sample = desc.sample_len(ArrayKind::Trajectories) * 4;
     let ideal = (TARGET_CHUNK_BYTES as f64 / per_sample as f64).max(1.0);
     let pow2 = 2f64.powi(ideal.log2().round() as i32) as u64;
-    pow2.clamp(1, desc.n_samples)
+    // Also within MAX_CHUNK_BYTES of all four arrays (irfs may dwarf the trajectories).
+    let fit = crate::world::MAX_CHUNK_BYTES / (desc.sample_bytes() as u64).max(1);
+    // ... and few enough chunks (MAX_CHUNKS); validate_chunk reports if both cannot hold.
+    let fewest = desc.n_samples.div_ceil(crate::world::MAX_CHUNKS);
+    let mut c = pow2.clamp(1, desc.n_samples);
+    while c > fit.max(1) {
+        c /= 2;
+    }
+    c.max(fewest).max(1)
 }
 
 /// Inner chunk length used when the caller gives none: the divisor of `chunk_samples`
@@ -174,12 +182,14 @@ impl World {
     ) -> Result<World> {
         init_zarrs_config();
         desc.validate()?;
-        opts.codec.level(opts.clevel)?;
         let chunk_samples = match opts.chunk_samples {
             None | Some(0) => default_chunk_samples(desc),
             Some(c) if c > desc.n_samples => desc.n_samples,
             Some(c) => c,
         };
+        desc.validate_chunk(chunk_samples)?;
+        let level = opts.codec.level(opts.clevel)?;
+        let inner_chunk_samples = resolve_inner(desc, opts, chunk_samples)?;
         if root.exists() && !root.is_dir() {
             return Err(Error::new(
                 ErrorKind::Io,
@@ -212,8 +222,6 @@ impl World {
                 .map_err(|e| from_storage("removing the existing world", e))?;
         }
 
-        let level = opts.codec.level(opts.clevel)?;
-        let inner_chunk_samples = resolve_inner(desc, opts, chunk_samples)?;
         let build = |kind: Option<ArrayKind>| -> Result<DataArray> {
             let (name, dims, dim_names, typesize): (&str, Vec<usize>, &[&str], usize) = match kind {
                 Some(k) => (k.name(), desc.sample_dims(k), k.dimension_names(), 4),
