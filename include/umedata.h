@@ -281,10 +281,19 @@ typedef struct ume_writer_config ume_writer_config;
 
 /**
  * What a simulator produces per sample, and the names of its dimensions.
+ *
+ * Limits (checked before any name is read or generated and before anything is created;
+ * UME_ERR_INVALID_ARGUMENT names the field and the limit): 1 <= n_samples <= 2^40;
+ * T, n_params, n_shocks, n_obs >= 1; n_params, n_shocks, n_obs <= 2^20 (1,048,576) each;
+ * one sample of all four arrays as float32, 4 * (n_params + T*n_obs +
+ * n_shocks*(H+1)*n_obs + T*n_shocks) bytes, at most 1 GiB (computed without overflow);
+ * names 1..=256 bytes, unique within their list.
  */
 typedef struct ume_world_desc {
   /**
-   * Group name inside the dataset, characters A-Z a-z 0-9 _ - . (e.g. "nk").
+   * Group name inside the dataset, characters A-Z a-z 0-9 _ - . (e.g. "nk"), 1..=256
+   * bytes, not starting with '.' or "__", not containing ".umetmp-", and not a name the
+   * dataset root uses: "zarr.json", "manifest.json" (ignoring case).
    */
   const char *world_id;
   /**
@@ -431,11 +440,13 @@ typedef struct ume_writer_options {
    */
   int32_t clevel;
   /**
-   * Samples per chunk; 0 chooses about 1 MiB of trajectories per chunk.
+   * Samples per chunk; 0 chooses about 1 MiB of trajectories per chunk. A chunk of all
+   * four arrays (chunk_samples × bytes per sample) may take at most 1 GiB, and a world
+   * at most 2^22 chunks (n_samples / chunk_samples, rounded up).
    */
   uint64_t chunk_samples;
   /**
-   * Compression threads; 0 = one per core.
+   * Compression threads, at most 1024; 0 = one per core (at most 1024).
    */
   uint32_t n_threads;
   /**
@@ -444,7 +455,7 @@ typedef struct ume_writer_options {
    * open). A thread that would open one more waits while other threads keep filling the
    * open ones (in-order writes from several threads drift apart a little); when none
    * does (out-of-order writes), the oldest is stored early and read back once if more
-   * of its samples arrive.
+   * of its samples arrive. At most 65536 (memory grows by one chunk per open chunk).
    */
   uint32_t max_open_chunks;
   /**
@@ -821,7 +832,9 @@ enum ume_status ume_splits_compute(const char *dataset, const char *world_id, co
 /**
  * Stores the split as the uint8 array `<world_id>/split` of `dataset` (dims ("sample",),
  * chunked and compressed like the world's arrays, fill value 255), replacing an earlier
- * one. Chunks are written first and the array metadata last, each atomically.
+ * one, in the world's Zarr format (a Zarr v2 world gets `.zarray`/`.zattrs` and its
+ * consolidated `.zmetadata` refreshed). Chunks are written first and the array metadata
+ * last, each atomically.
  * Errors: UME_ERR_NOT_FOUND, UME_ERR_INVALID_ARGUMENT (the world has another sample
  * count), UME_ERR_IO.
  */
@@ -899,8 +912,11 @@ struct ume_writer_options ume_writer_options_default(void);
  * names its host, pid and hold file, and nothing of the world is touched. A holder that
  * died does not count (see `ume_writer_open_range` for the lease rules). Every writer
  * holds its world until `ume_writer_finalize` or `ume_writer_free`. UME_ERR_IO if the
- * directory cannot be created,
- * UME_ERR_INVALID_ARGUMENT for a bad description (zero sizes, duplicate or bad names).
+ * directory cannot be created, UME_ERR_INVALID_ARGUMENT for a bad description (zero
+ * sizes, sizes beyond the limits documented at `ume_world_desc`, a reserved world id,
+ * duplicate or bad names) or bad options (n_threads > 1024, max_open_chunks > 65536, a
+ * chunk beyond 1 GiB or 2^22 chunks); these are checked before anything is created on
+ * disk.
  * On success the caller owns `*out` and must release it with `ume_writer_free`
  * (after `ume_writer_finalize`). On failure `*out` is set to NULL.
  */
@@ -953,7 +969,8 @@ void ume_writer_free(struct ume_writer *writer);
  * `ume_writer_missing` to list what is left to do. The writer holds the world (no
  * overwrite replaces it) until finalized or freed. The caller owns `*out` (free with
  * `ume_writer_free`). Errors: UME_ERR_NOT_FOUND, UME_ERR_FORMAT, UME_ERR_IO,
- * UME_ERR_INVALID_ARGUMENT for a bad `UME_CLAIM_LEASE_SECONDS`.
+ * UME_ERR_INVALID_ARGUMENT for a bad `UME_CLAIM_LEASE_SECONDS`, n_threads > 1024 or
+ * max_open_chunks > 65536 (checked first).
  */
 enum ume_status ume_writer_open(const char *path, const char *world_id, const struct ume_writer_options *opts, struct ume_writer **out);
 

@@ -10,6 +10,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 n="${1:-10000}"
 out="${2:-$root/demo_data.zarr}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+# cargo and a C compiler (the compression and git -sys crates build C code).
+bash "$root/scripts/setup.sh" demo
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p umedata-cli
 ume="$root/target/release/umedata"
 "$ume" generate --world nk -n "$n" -o "$out" --overwrite

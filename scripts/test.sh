@@ -6,6 +6,8 @@
 #   bash scripts/test.sh
 #
 # Needs: Rust (cargo), cmake >= 3.20, a C and C++ compiler, python3 (>= 3.11) with venv.
+# scripts/setup.sh checks all of it first: as root it installs what is missing, otherwise
+# it prints the one command that does and stops before anything is built.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -13,6 +15,9 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 build="${UME_BUILD_DIR:-$root/build}"
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "set-up check (scripts/setup.sh test)"
+bash "$root/scripts/setup.sh" test
 
 step "cargo fmt --check"
 cargo fmt --all --check

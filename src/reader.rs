@@ -71,7 +71,8 @@ impl Reader {
         Ok(self.mask(i, 1)?[0] != 0)
     }
 
-    fn check_range(&self, start: u64, count: u64) -> Result<()> {
+    /// Checks that `[start, start + count)` is a non-empty range of the world's samples.
+    pub fn check_range(&self, start: u64, count: u64) -> Result<()> {
         let n = self.world.desc.n_samples;
         if count == 0 {
             return Err(Error::invalid("count is 0, expected at least 1"));
@@ -102,11 +103,7 @@ impl Reader {
         let desc = &self.world.desc;
         for (a, kind) in ArrayKind::ALL.iter().enumerate() {
             if let Some(buf) = &out[a] {
-                check_len(
-                    kind.name(),
-                    buf.len(),
-                    count as usize * desc.sample_len(*kind),
-                )?;
+                check_len(kind.name(), buf.len(), desc.range_len(*kind, count)?)?;
             }
         }
         for (a, _) in ArrayKind::ALL.iter().enumerate() {

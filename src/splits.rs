@@ -35,11 +35,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use zarrs::array::{data_type, Array, ArrayBuilder};
-use zarrs::storage::{StorePrefix, WritableStorageTraits};
+use zarrs::array::Array;
 
 use crate::digest::sha256_hex;
-use crate::error::{from_array, from_storage, Error, ErrorKind, Result};
+use crate::error::{from_array, Error, ErrorKind, Result};
 use crate::seeds::SampleRng;
 use crate::storage::codec::codec_options;
 use crate::storage::codec::Codec;
@@ -707,37 +706,15 @@ impl Splits {
             .and_then(|m| m.get("codecs").cloned())
             .map(|c| c.to_string().contains("crc32c"))
             .unwrap_or(true);
-        let level = codec.level(None)?;
-        let path = format!("/{}/{SPLIT_ARRAY}", self.world_id);
-        let prefix = StorePrefix::new(format!("{}/{SPLIT_ARRAY}/", self.world_id))
-            .map_err(|e| Error::internal(e.to_string()))?;
-        world
-            .store
-            .erase_prefix(&prefix)
-            .map_err(|e| from_storage("removing the previous split array", e))?;
-        let mut builder = ArrayBuilder::new(
-            vec![world.desc.n_samples],
-            vec![world.chunk_samples],
-            data_type::uint8(),
+        // In the world's own Zarr format (v2 worlds get a v2 array and consolidated
+        // metadata that lists it).
+        world.store_u8_array(
+            SPLIT_ARRAY,
+            &self.assignment,
             SplitCode::NOT_WRITTEN,
-        );
-        builder
-            .bytes_to_bytes_codecs(codec.chain(level, 1, checksum)?)
-            .dimension_names(Some(["sample"]));
-        let array = builder
-            .build(world.store.clone(), &path)
-            .map_err(|e| Error::internal(format!("array split: {e}")))?;
-        let cs = world.chunk_samples as usize;
-        for (c, part) in self.assignment.chunks(cs).enumerate() {
-            let mut chunk = part.to_vec();
-            chunk.resize(cs, SplitCode::NOT_WRITTEN);
-            array
-                .store_chunk_opt(&[c as u64], chunk.as_slice(), &codec_options())
-                .map_err(|e| from_array(&format!("storing chunk {c} of the split array"), e))?;
-        }
-        array
-            .store_metadata()
-            .map_err(|e| from_storage("writing metadata of the split array", e))
+            codec,
+            checksum,
+        )
     }
 
     /// Reads the stored `<world>/split` array (rule unknown: pass the manifest's record
@@ -984,13 +961,44 @@ mod tests {
 
     #[test]
     fn store_and_load_round_trip() {
+        store_and_load_round_trip_in(3);
+    }
+
+    /// A Zarr v2 world gets a Zarr v2 split array (`.zarray`, no v3 `zarr.json`), listed
+    /// in the consolidated metadata.
+    #[test]
+    fn zarr_v2_world_gets_a_v2_split_array() {
+        let dir = store_and_load_round_trip_in(2);
+        let split = dir.join("nk").join(SPLIT_ARRAY);
+        assert!(split.join(".zarray").is_file());
+        assert!(!split.join("zarr.json").exists());
+        let zarray: Value =
+            serde_json::from_slice(&std::fs::read(split.join(".zarray")).unwrap()).unwrap();
+        assert_eq!(zarray["zarr_format"], 2);
+        assert_eq!(zarray["dtype"], "|u1");
+        assert_eq!(zarray["fill_value"], 255);
+        assert_eq!(zarray["chunks"], json!([16]));
+        let zattrs: Value =
+            serde_json::from_slice(&std::fs::read(split.join(".zattrs")).unwrap()).unwrap();
+        assert_eq!(zattrs["_ARRAY_DIMENSIONS"], json!(["sample"]));
+        let zmeta: Value =
+            serde_json::from_slice(&std::fs::read(dir.join(".zmetadata")).unwrap()).unwrap();
+        assert_eq!(zmeta["metadata"]["nk/split/.zarray"], zarray);
+        assert_eq!(zmeta["metadata"]["nk/split/.zattrs"], zattrs);
+        // chunk keys of v2 (dimension separator '.'): "0".."3"
+        assert!(split.join("3").is_file());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn store_and_load_round_trip_in(format: u8) -> std::path::PathBuf {
         use crate::world::WorldDesc;
         use crate::writer::{SampleRef, Writer, WriterOptions};
-        let dir = std::env::temp_dir().join(format!("ume-splits-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("ume-splits-v{format}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let desc = WorldDesc::new("nk", 50, 2, 1, 2, 1, 1);
         let mut opts = WriterOptions::default();
         opts.storage.chunk_samples = Some(16);
+        opts.storage.zarr_format = format;
         let w = Writer::create(&dir, &desc, &opts).unwrap();
         for i in 0..50u64 {
             if i == 3 {
@@ -1025,6 +1033,12 @@ mod tests {
         s.store(&world).unwrap();
         s.store(&world).unwrap(); // replacing is fine
         assert_eq!(Splits::load_assignment(&world).unwrap(), s.assignment);
-        std::fs::remove_dir_all(&dir).unwrap();
+        let reopened = World::open(&dir, "nk").unwrap();
+        assert_eq!(reopened.zarr_format(), format);
+        assert_eq!(Splits::load_assignment(&reopened).unwrap(), s.assignment);
+        if format == 3 {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        dir
     }
 }

@@ -166,7 +166,8 @@ pub fn run(a: &Args) -> Result<()> {
         );
     }
     let threads = if a.threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
+        std::thread::available_parallelism()
+            .map_or(2, |n| n.get().min(umedata::writer::MAX_THREADS))
     } else {
         a.threads
     };
@@ -182,6 +183,8 @@ pub fn run(a: &Args) -> Result<()> {
         overwrite: a.overwrite,
         ..WriterOptions::default()
     };
+    // Bounds of the options (threads, open chunks) before any thread or file is made.
+    lib(opts.validate()).context("--threads")?;
     let t0 = Instant::now();
     let (writer, mut manifest, cfg, seed, rule) = if a.resume {
         let writer = lib(Writer::open(&a.out, &a.world, &opts))
@@ -218,6 +221,8 @@ pub fn run(a: &Args) -> Result<()> {
             .context("--resume: the manifest records no split rule")?;
         (writer, manifest, cfg, seed, rule)
     } else {
+        // Every argument is checked, and the whole manifest built and validated, before
+        // anything is created on disk: a rejected invocation leaves no dataset behind.
         let n = a.n.context("-n is required (number of samples)")?;
         let mut cfg = nk::Config {
             t: a.t,
@@ -233,19 +238,38 @@ pub fn run(a: &Args) -> Result<()> {
             }
         };
         let desc = cfg.desc(n);
+        lib(desc.validate())?;
         lib(rule.validate(&desc.param_names))?;
-        let rejected = crate::common::count_rejections(&cfg, a.seed, n, threads)?;
-        let writer = lib(Writer::create(&a.out, &desc, &opts))
-            .with_context(|| format!("creating '{}'", a.out.display()))?;
         let mut m = lib(Manifest::new(&a.version, a.seed, SeedDerivation::ChaCha20))?;
+        let chunk = umedata::StorageOptions {
+            chunk_samples: a.chunk_samples,
+            ..Default::default()
+        }
+        .chunk_samples_for(&desc);
+        lib(desc.validate_chunk(chunk)).context("--chunk-samples")?;
+        lib(m.add_world(&desc, chunk, opts.storage.codec.name(), 0))?;
+        set_world_metadata(&mut m, &cfg)?;
+        let rejected = crate::common::count_rejections(&cfg, a.seed, n, threads)?;
         let mut config = config_value(&cfg, n, rejected);
         config["split_rule"] = serde_json::to_value(&rule)?;
         lib(m.set_config_json(&config.to_string(), true))?;
         m.set_git_from(&provenance_dir());
-        lib(m.record_world(writer.world(), None))?;
-        set_world_metadata(&mut m, &cfg)?;
-        // Saved before any sample: an interrupted run can be resumed from it.
-        lib(m.save(&a.out))?;
+        lib(m.validate()).context("the manifest of this run")?;
+        let fresh = !a.out.exists();
+        let writer = lib(Writer::create(&a.out, &desc, &opts))
+            .with_context(|| format!("creating '{}'", a.out.display()))?;
+        let saved = lib(m.record_world(writer.world(), None))
+            .and_then(|()| set_world_metadata(&mut m, &cfg))
+            // Saved before any sample: an interrupted run can be resumed from it.
+            .and_then(|()| lib(m.save(&a.out)));
+        if let Err(e) = saved {
+            drop(writer);
+            if fresh {
+                // Created just now and holding no sample: leave nothing half-made behind.
+                let _ = std::fs::remove_dir_all(&a.out);
+            }
+            return Err(e);
+        }
         (writer, m, cfg, a.seed, rule)
     };
 

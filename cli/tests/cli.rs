@@ -412,3 +412,46 @@ fn sharded_world_records_and_checks_its_inner_chunks() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every argument is checked (and the manifest built and validated) before the dataset is
+/// created: a rejected `generate` leaves no output directory behind (issue 15, item 7).
+#[test]
+fn rejected_generate_leaves_nothing_on_disk() {
+    let cases: [&[&str]; 9] = [
+        // lo = hi passes the world's own check but not the manifest's (lo < hi)
+        &["--bounds", "rho_i=0:0"],
+        &["--bounds", "rho_i=1:0"],
+        &["--threads", "100000"],
+        &["--version", "1.0"],
+        &["--split", "0.5,0.3,0.1"],
+        &["--split-rule", "{}"],
+        &["--chunk-samples", "100", "--inner-chunk-samples", "7"],
+        &["-T", "0"],
+        &["--codec", "lz5"],
+    ];
+    for (k, extra) in cases.iter().enumerate() {
+        let dir = tmp(&format!("rejected-{k}"));
+        let o = run(bin()
+            .args(["generate", "-n", "100", "-q", "-o"])
+            .arg(&dir)
+            .args(*extra));
+        assert_eq!(o.status.code(), Some(2), "{extra:?} was not rejected");
+        assert!(
+            !dir.exists(),
+            "{extra:?} was rejected but left '{}' behind",
+            dir.display()
+        );
+    }
+    // -n 0 and a world whose irfs overflow
+    for (k, extra) in [["-n", "0"], ["-H", "4294967295"]].iter().enumerate() {
+        let dir = tmp(&format!("rejected-size-{k}"));
+        let mut cmd = bin();
+        cmd.args(["generate", "-q", "-o"]).arg(&dir).args(*extra);
+        if extra[0] != "-n" {
+            cmd.args(["-n", "10"]);
+        }
+        let o = run(&mut cmd);
+        assert_eq!(o.status.code(), Some(2), "{extra:?} was not rejected");
+        assert!(!dir.exists(), "{extra:?} left '{}' behind", dir.display());
+    }
+}

@@ -136,21 +136,21 @@ unsafe fn read<T: Float>(
     let r = &unsafe { try_handle(reader, "reader") }?.inner;
     let layout = super::flags::layout(layout)?;
     let d = r.desc();
-    // Validates the range before any length is multiplied by it.
-    r.mask(start, count)?;
-    let want = |k: ArrayKind| count as usize * d.sample_len(k);
+    // Validates the range before any length is multiplied by it (checked, no allocation).
+    r.check_range(start, count)?;
+    let want = |k: ArrayKind| d.range_len(k, count);
     // SAFETY: each buffer is checked for NULL, length and alignment before use.
     let out = unsafe {
         [
-            try_slice_out(theta, theta_len, want(ArrayKind::Theta), "theta")?,
+            try_slice_out(theta, theta_len, want(ArrayKind::Theta)?, "theta")?,
             try_slice_out(
                 traj,
                 traj_len,
-                want(ArrayKind::Trajectories),
+                want(ArrayKind::Trajectories)?,
                 "trajectories",
             )?,
-            try_slice_out(irfs, irfs_len, want(ArrayKind::Irfs), "irfs")?,
-            try_slice_out(shocks, shocks_len, want(ArrayKind::Shocks), "shocks")?,
+            try_slice_out(irfs, irfs_len, want(ArrayKind::Irfs)?, "irfs")?,
+            try_slice_out(shocks, shocks_len, want(ArrayKind::Shocks)?, "shocks")?,
         ]
     };
     r.read_range(start, count, layout, out)

@@ -92,7 +92,9 @@ pub unsafe extern "C" fn ume_splits_compute(
 
 /// Stores the split as the uint8 array `<world_id>/split` of `dataset` (dims ("sample",),
 /// chunked and compressed like the world's arrays, fill value 255), replacing an earlier
-/// one. Chunks are written first and the array metadata last, each atomically.
+/// one, in the world's Zarr format (a Zarr v2 world gets `.zarray`/`.zattrs` and its
+/// consolidated `.zmetadata` refreshed). Chunks are written first and the array metadata
+/// last, each atomically.
 /// Errors: UME_ERR_NOT_FOUND, UME_ERR_INVALID_ARGUMENT (the world has another sample
 /// count), UME_ERR_IO.
 #[no_mangle]

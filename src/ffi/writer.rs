@@ -21,10 +21,19 @@ pub struct ume_writer {
 }
 
 /// What a simulator produces per sample, and the names of its dimensions.
+///
+/// Limits (checked before any name is read or generated and before anything is created;
+/// UME_ERR_INVALID_ARGUMENT names the field and the limit): 1 <= n_samples <= 2^40;
+/// T, n_params, n_shocks, n_obs >= 1; n_params, n_shocks, n_obs <= 2^20 (1,048,576) each;
+/// one sample of all four arrays as float32, 4 * (n_params + T*n_obs +
+/// n_shocks*(H+1)*n_obs + T*n_shocks) bytes, at most 1 GiB (computed without overflow);
+/// names 1..=256 bytes, unique within their list.
 #[repr(C)]
 #[allow(non_snake_case)]
 pub struct ume_world_desc {
-    /// Group name inside the dataset, characters A-Z a-z 0-9 _ - . (e.g. "nk").
+    /// Group name inside the dataset, characters A-Z a-z 0-9 _ - . (e.g. "nk"), 1..=256
+    /// bytes, not starting with '.' or "__", not containing ".umetmp-", and not a name the
+    /// dataset root uses: "zarr.json", "manifest.json" (ignoring case).
     pub world_id: *const c_char,
     /// Number of samples the world holds.
     pub n_samples: u64,
@@ -57,16 +66,18 @@ pub struct ume_writer_options {
     pub codec: u32,
     /// Compression level, -1 for the codec's default.
     pub clevel: i32,
-    /// Samples per chunk; 0 chooses about 1 MiB of trajectories per chunk.
+    /// Samples per chunk; 0 chooses about 1 MiB of trajectories per chunk. A chunk of all
+    /// four arrays (chunk_samples × bytes per sample) may take at most 1 GiB, and a world
+    /// at most 2^22 chunks (n_samples / chunk_samples, rounded up).
     pub chunk_samples: u64,
-    /// Compression threads; 0 = one per core.
+    /// Compression threads, at most 1024; 0 = one per core (at most 1024).
     pub n_threads: u32,
     /// Partially filled chunks kept in memory; 0 = about 8 MiB worth, and at least one per
     /// caller thread plus one (callers writing their own blocks of samples each keep one
     /// open). A thread that would open one more waits while other threads keep filling the
     /// open ones (in-order writes from several threads drift apart a little); when none
     /// does (out-of-order writes), the oldest is stored early and read back once if more
-    /// of its samples arrive.
+    /// of its samples arrive. At most 65536 (memory grows by one chunk per open chunk).
     pub max_open_chunks: u32,
     /// 1 = replace an existing world of the same id; 0 = fail with UME_ERR_ALREADY_EXISTS.
     pub overwrite: u8,
@@ -152,7 +163,7 @@ pub(crate) unsafe fn world_desc(world: *const ume_world_desc) -> Result<WorldDes
     // SAFETY: NULL-checked by the helpers; lengths are the caller's contract.
     let w = unsafe { try_ref(world, "world") }?;
     let world_id = unsafe { try_str(w.world_id, "world->world_id") }?;
-    Ok(WorldDesc {
+    let mut desc = WorldDesc {
         world_id: world_id.to_string(),
         n_samples: w.n_samples,
         t: w.T,
@@ -160,10 +171,16 @@ pub(crate) unsafe fn world_desc(world: *const ume_world_desc) -> Result<WorldDes
         n_params: w.n_params,
         n_shocks: w.n_shocks,
         n_obs: w.n_obs,
-        param_names: unsafe { try_names(w.param_names, w.n_params, "param_names", "p") }?,
-        shock_names: unsafe { try_names(w.shock_names, w.n_shocks, "shock_names", "s") }?,
-        obs_names: unsafe { try_names(w.obs_names, w.n_obs, "obs_names", "y") }?,
-    })
+        param_names: Vec::new(),
+        shock_names: Vec::new(),
+        obs_names: Vec::new(),
+    };
+    // Sizes first: no name is generated or copied for a world that is refused anyway.
+    desc.validate_sizes()?;
+    desc.param_names = unsafe { try_names(w.param_names, w.n_params, "param_names", "p") }?;
+    desc.shock_names = unsafe { try_names(w.shock_names, w.n_shocks, "shock_names", "s") }?;
+    desc.obs_names = unsafe { try_names(w.obs_names, w.n_obs, "obs_names", "y") }?;
+    Ok(desc)
 }
 
 fn convert_options(o: &ume_writer_options) -> Result<WriterOptions> {
@@ -205,8 +222,11 @@ fn convert_options(o: &ume_writer_options) -> Result<WriterOptions> {
 /// names its host, pid and hold file, and nothing of the world is touched. A holder that
 /// died does not count (see `ume_writer_open_range` for the lease rules). Every writer
 /// holds its world until `ume_writer_finalize` or `ume_writer_free`. UME_ERR_IO if the
-/// directory cannot be created,
-/// UME_ERR_INVALID_ARGUMENT for a bad description (zero sizes, duplicate or bad names).
+/// directory cannot be created, UME_ERR_INVALID_ARGUMENT for a bad description (zero
+/// sizes, sizes beyond the limits documented at `ume_world_desc`, a reserved world id,
+/// duplicate or bad names) or bad options (n_threads > 1024, max_open_chunks > 65536, a
+/// chunk beyond 1 GiB or 2^22 chunks); these are checked before anything is created on
+/// disk.
 /// On success the caller owns `*out` and must release it with `ume_writer_free`
 /// (after `ume_writer_finalize`). On failure `*out` is set to NULL.
 #[no_mangle]
@@ -425,7 +445,8 @@ pub unsafe extern "C" fn ume_writer_free(writer: *mut ume_writer) {
 /// `ume_writer_missing` to list what is left to do. The writer holds the world (no
 /// overwrite replaces it) until finalized or freed. The caller owns `*out` (free with
 /// `ume_writer_free`). Errors: UME_ERR_NOT_FOUND, UME_ERR_FORMAT, UME_ERR_IO,
-/// UME_ERR_INVALID_ARGUMENT for a bad `UME_CLAIM_LEASE_SECONDS`.
+/// UME_ERR_INVALID_ARGUMENT for a bad `UME_CLAIM_LEASE_SECONDS`, n_threads > 1024 or
+/// max_open_chunks > 65536 (checked first).
 #[no_mangle]
 pub unsafe extern "C" fn ume_writer_open(
     path: *const c_char,

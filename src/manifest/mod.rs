@@ -1001,6 +1001,12 @@ pub fn count_written(world: &World) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_manifest_file_name_is_a_reserved_world_id() {
+        // world.rs lists it by value (the foundation layer imports no manifest).
+        assert!(crate::world::RESERVED_IDS.contains(&MANIFEST_FILE));
+    }
     use crate::splits::SplitRule;
     use crate::writer::{SampleRef, Writer, WriterOptions};
 

@@ -59,6 +59,17 @@ pub struct StorageOptions {
     pub zarr_format: u8,
 }
 
+impl StorageOptions {
+    /// The chunk length a world of `desc` gets with these options: `chunk_samples`, or
+    /// about 1 MiB of trajectories when it is `None` or 0, at most `n_samples`.
+    pub fn chunk_samples_for(&self, desc: &WorldDesc) -> u64 {
+        match self.chunk_samples {
+            None | Some(0) => default_chunk_samples(desc),
+            Some(c) => c.min(desc.n_samples),
+        }
+    }
+}
+
 impl Default for StorageOptions {
     fn default() -> Self {
         Self {
@@ -113,7 +124,15 @@ pub fn default_chunk_samples(desc: &WorldDesc) -> u64 {
     let per_sample = desc.sample_len(ArrayKind::Trajectories) * 4;
     let ideal = (TARGET_CHUNK_BYTES as f64 / per_sample as f64).max(1.0);
     let pow2 = 2f64.powi(ideal.log2().round() as i32) as u64;
-    pow2.clamp(1, desc.n_samples)
+    // Also within MAX_CHUNK_BYTES of all four arrays (irfs may dwarf the trajectories).
+    let fit = crate::world::MAX_CHUNK_BYTES / (desc.sample_bytes() as u64).max(1);
+    // ... and few enough chunks (MAX_CHUNKS); validate_chunk reports if both cannot hold.
+    let fewest = desc.n_samples.div_ceil(crate::world::MAX_CHUNKS);
+    let mut c = pow2.clamp(1, desc.n_samples);
+    while c > fit.max(1) {
+        c /= 2;
+    }
+    c.max(fewest).max(1)
 }
 
 /// Inner chunk length used when the caller gives none: the divisor of `chunk_samples`
@@ -193,12 +212,10 @@ impl World {
     ) -> Result<(World, Option<Claims>)> {
         init_zarrs_config();
         desc.validate()?;
-        opts.codec.level(opts.clevel)?;
-        let chunk_samples = match opts.chunk_samples {
-            None | Some(0) => default_chunk_samples(desc),
-            Some(c) if c > desc.n_samples => desc.n_samples,
-            Some(c) => c,
-        };
+        let chunk_samples = opts.chunk_samples_for(desc);
+        desc.validate_chunk(chunk_samples)?;
+        let level = opts.codec.level(opts.clevel)?;
+        let inner_chunk_samples = resolve_inner(desc, opts, chunk_samples)?;
         if root.exists() && !root.is_dir() {
             return Err(Error::new(
                 ErrorKind::Io,
@@ -211,9 +228,8 @@ impl World {
         let format = opts.zarr_format;
         prepare_root(&store, root, format)?;
 
-        // Everything that can be refused is checked before an existing world is touched.
-        let level = opts.codec.level(opts.clevel)?;
-        let inner_chunk_samples = resolve_inner(desc, opts, chunk_samples)?;
+        // Everything that can be refused was checked above, before an existing world
+        // is touched.
         let world_id = &desc.world_id;
         let hold = lease.map(|l| Claims::hold(root, world_id, l)).transpose()?;
 
@@ -300,6 +316,101 @@ impl World {
             store,
         };
         Ok((world, hold))
+    }
+
+    /// The Zarr format of the world's arrays: 2 or 3.
+    pub fn zarr_format(&self) -> u8 {
+        match self.written.metadata() {
+            zarrs::metadata::ArrayMetadata::V2(_) => 2,
+            _ => 3,
+        }
+    }
+
+    /// Stores `values` as the `(n_samples,)` uint8 array `name` of the world (dimension
+    /// `sample`, chunked like the world, in the world's Zarr format with `codec`; Zarr v3
+    /// adds a crc32c checksum if `checksum`), replacing an earlier array of that name:
+    /// chunks first, the array metadata last (then, for Zarr v2, the consolidated
+    /// metadata), each file atomically. Positions past `values` hold `fill`.
+    pub fn store_u8_array(
+        &self,
+        name: &str,
+        values: &[u8],
+        fill: u8,
+        codec: Codec,
+        checksum: bool,
+    ) -> Result<()> {
+        let level = codec.level(None)?;
+        let world_id = &self.desc.world_id;
+        let path = format!("/{world_id}/{name}");
+        let prefix = StorePrefix::new(format!("{world_id}/{name}/"))
+            .map_err(|e| Error::internal(e.to_string()))?;
+        self.store
+            .erase_prefix(&prefix)
+            .map_err(|e| from_storage(&format!("removing the previous {name} array"), e))?;
+        let format = self.zarr_format();
+        let v2 = (format == 2).then(|| {
+            let zarray = json!({
+                "zarr_format": 2,
+                "shape": [self.desc.n_samples],
+                "chunks": [self.chunk_samples],
+                "dtype": "|u1",
+                "compressor": v2_compressor(codec, level, 1),
+                "fill_value": fill,
+                "order": "C",
+                "filters": null,
+                "dimension_separator": ".",
+            });
+            let zattrs = json!({"_ARRAY_DIMENSIONS": ["sample"]});
+            (zarray, zattrs)
+        });
+        let array = match &v2 {
+            Some((zarray, _)) => {
+                let meta: zarrs::metadata::v2::ArrayMetadataV2 =
+                    serde_json::from_value(zarray.clone())
+                        .map_err(|e| Error::internal(format!("array {name} (v2): {e}")))?;
+                Array::new_with_metadata(
+                    self.store.clone(),
+                    &path,
+                    zarrs::metadata::ArrayMetadata::V2(meta),
+                )
+                .map_err(|e| Error::internal(format!("array {name} (v2): {e}")))?
+            }
+            None => {
+                let mut builder = ArrayBuilder::new(
+                    vec![self.desc.n_samples],
+                    vec![self.chunk_samples],
+                    data_type::uint8(),
+                    fill,
+                );
+                builder
+                    .bytes_to_bytes_codecs(codec.chain(level, 1, checksum)?)
+                    .dimension_names(Some(["sample"]));
+                builder
+                    .build(self.store.clone(), &path)
+                    .map_err(|e| Error::internal(format!("array {name}: {e}")))?
+            }
+        };
+        let cs = self.chunk_samples as usize;
+        for c in 0..self.n_chunks() {
+            let lo = (c as usize * cs).min(values.len());
+            let hi = (lo + cs).min(values.len());
+            let mut chunk = values[lo..hi].to_vec();
+            chunk.resize(cs, fill);
+            array
+                .store_chunk_opt(&[c], chunk.as_slice(), &codec_options())
+                .map_err(|e| from_array(&format!("storing chunk {c} of the {name} array"), e))?;
+        }
+        match v2 {
+            Some((zarray, zattrs)) => {
+                let key = path.trim_start_matches('/');
+                put_json(&self.store, &format!("{key}/.zattrs"), &zattrs)?;
+                put_json(&self.store, &format!("{key}/.zarray"), &zarray)?;
+                consolidate_v2(&self.store)
+            }
+            None => array
+                .store_metadata()
+                .map_err(|e| from_storage(&format!("writing metadata of the {name} array"), e)),
+        }
     }
 
     /// Opens an existing world for reading (or resuming).
@@ -1436,17 +1547,7 @@ fn create_array_v2(
     level: i32,
 ) -> Result<DataArray> {
     let typesize = if spec.float { 4 } else { 1 };
-    let shuffle = if typesize > 1 { 1 } else { 0 };
-    let compressor = match codec {
-        Codec::BloscLz4 => {
-            json!({"id": "blosc", "cname": "lz4", "clevel": level, "shuffle": shuffle, "blocksize": 0})
-        }
-        Codec::BloscZstd => {
-            json!({"id": "blosc", "cname": "zstd", "clevel": level, "shuffle": shuffle, "blocksize": 0})
-        }
-        Codec::Zstd => json!({"id": "zstd", "level": level}),
-        Codec::None => Value::Null,
-    };
+    let compressor = v2_compressor(codec, level, typesize);
     let zarray = json!({
         "zarr_format": 2,
         "shape": spec.shape,
@@ -1467,6 +1568,22 @@ fn create_array_v2(
     put_json(store, &format!("{prefix}/.zarray"), &zarray)?;
     Array::open(store.clone(), spec.path)
         .map_err(|e| Error::internal(format!("reopening v2 array {}: {e}", spec.path)))
+}
+
+/// The numcodecs compressor of a Zarr v2 array (`null` for no compression); byte shuffle
+/// for items wider than one byte.
+fn v2_compressor(codec: Codec, level: i32, typesize: usize) -> Value {
+    let shuffle = if typesize > 1 { 1 } else { 0 };
+    match codec {
+        Codec::BloscLz4 => {
+            json!({"id": "blosc", "cname": "lz4", "clevel": level, "shuffle": shuffle, "blocksize": 0})
+        }
+        Codec::BloscZstd => {
+            json!({"id": "blosc", "cname": "zstd", "clevel": level, "shuffle": shuffle, "blocksize": 0})
+        }
+        Codec::Zstd => json!({"id": "zstd", "level": level}),
+        Codec::None => Value::Null,
+    }
 }
 
 /// Rewrites the consolidated metadata (`.zmetadata`) of a Zarr v2 dataset from every

@@ -32,8 +32,7 @@ use zarrs::storage::{
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Marker inside the names of temporary files; a killed run may leave such files behind.
-pub const TEMP_MARKER: &str = ".umetmp-";
+pub use crate::world::TEMP_MARKER;
 
 /// When a store makes what it writes durable (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

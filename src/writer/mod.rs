@@ -67,6 +67,34 @@ pub struct WriterOptions {
     pub claim_lease_seconds: u64,
 }
 
+/// Most compression worker threads a writer starts (`threads`; 0 picks one per core, at
+/// most this many).
+pub const MAX_THREADS: usize = 1024;
+
+/// Most partially filled chunks a writer keeps open (`max_open_chunks`); memory grows
+/// with it (about max_open_chunks × bytes per chunk).
+pub const MAX_OPEN_CHUNKS: usize = 1 << 16;
+
+impl WriterOptions {
+    /// Checks the writer's own bounds (threads, open chunks) before anything is created;
+    /// the storage choices are checked against the world by [`World::create`].
+    pub fn validate(&self) -> Result<()> {
+        if self.threads > MAX_THREADS {
+            return Err(Error::invalid(format!(
+                "n_threads {} is too large (at most {MAX_THREADS}; 0 = one per core)",
+                self.threads
+            )));
+        }
+        if self.max_open_chunks > MAX_OPEN_CHUNKS {
+            return Err(Error::invalid(format!(
+                "max_open_chunks {} is too large (at most {MAX_OPEN_CHUNKS}; 0 = about 8 MiB worth)",
+                self.max_open_chunks
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// One sample's four arrays, each in the caller's layout.
 #[derive(Debug, Clone, Copy)]
 pub struct SampleRef<'a, T> {
@@ -228,6 +256,15 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// The error for a thread the system would not start (workers already started stop when
+/// their job channel closes as the half-built writer is dropped).
+fn spawn_error(what: &str, k: usize, e: &std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot start {what} (#{k}): {e}; lower n_threads"),
+    )
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A worker that panicked poisons nothing we cannot still read safely: the slot states
     // are always left consistent before any operation that could panic.
@@ -240,17 +277,19 @@ impl Writer {
     /// no create with `overwrite`, in this process or another, replaces it meanwhile; and
     /// an existing world that another live writer holds is not replaced.
     pub fn create(path: &Path, desc: &WorldDesc, opts: &WriterOptions) -> Result<Writer> {
+        opts.validate()?;
         let lease = crate::storage::claims::lease_seconds(opts.claim_lease_seconds)?;
         let (world, hold) =
             World::create_held(path, desc, &opts.storage, opts.overwrite, Some(lease))?;
         let range = 0..world.desc.n_samples;
-        Ok(Self::from_world(world, opts, range, hold))
+        Self::from_world(world, opts, range, hold)
     }
 
     /// Reopens world `world_id` of the dataset at `path` to write the samples it lacks
     /// (resume after a crash or pre-emption). Stale temporary files of killed writers are
     /// removed; the `written` mask says which samples are stored.
     pub fn open(path: &Path, world_id: &str, opts: &WriterOptions) -> Result<Writer> {
+        opts.validate()?;
         let lease = crate::storage::claims::lease_seconds(opts.claim_lease_seconds)?;
         let before = dir_identity(&path.join(world_id));
         let world = World::open(path, world_id)?;
@@ -259,7 +298,7 @@ impl Writer {
         check_not_replaced(path, world_id, before)?;
         crate::storage::store::clean_stale_temp_files(&path.join(world_id))?;
         let range = 0..world.desc.n_samples;
-        let writer = Self::from_world(world, opts, range, Some(hold));
+        let writer = Self::from_world(world, opts, range, Some(hold))?;
         writer.load_stored()?;
         Ok(writer)
     }
@@ -276,6 +315,7 @@ impl Writer {
         count: u64,
         opts: &WriterOptions,
     ) -> Result<Writer> {
+        opts.validate()?;
         let lease = crate::storage::claims::lease_seconds(opts.claim_lease_seconds)?;
         let before = dir_identity(&path.join(world_id));
         let world = World::open(path, world_id)?;
@@ -296,7 +336,7 @@ impl Writer {
         let claims = Claims::acquire(path, world_id, start / cs..end.div_ceil(cs), lease)?;
         check_not_replaced(path, world_id, before)?;
         crate::storage::store::clean_stale_temp_files(&path.join(world_id))?;
-        let writer = Self::from_world(world, opts, start..end, Some(claims));
+        let writer = Self::from_world(world, opts, start..end, Some(claims))?;
         writer.load_stored()?;
         Ok(writer)
     }
@@ -330,9 +370,9 @@ impl Writer {
         opts: &WriterOptions,
         range: std::ops::Range<u64>,
         claims: Option<Claims>,
-    ) -> Writer {
+    ) -> Result<Writer> {
         let threads = if opts.threads == 0 {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
+            std::thread::available_parallelism().map_or(2, |n| n.get().min(MAX_THREADS))
         } else {
             opts.threads
         };
@@ -397,27 +437,29 @@ impl Writer {
                             Err(_) => break,
                         }
                     })
-                    .expect("spawning a umedata flush thread")
+                    .map_err(|e| spawn_error("a flush thread", k, &e))
             })
-            .collect();
-        let syncer = durable.then(|| {
-            let (tx, rx) = channel::<MaskClaim>();
-            *lock(&shared.syncer) = Some(tx);
-            let shared = Arc::clone(&shared);
-            std::thread::Builder::new()
-                .name("umedata-sync".into())
-                .spawn(move || {
-                    // Everything queued is synced together: one fsync per directory for
-                    // all the chunks stored meanwhile.
-                    while let Ok(claim) = rx.recv() {
-                        let mut batch = vec![claim];
-                        batch.extend(rx.try_iter());
-                        shared.sync_and_claim(&batch);
-                    }
-                })
-                .expect("spawning the umedata sync thread")
-        });
-        Writer {
+            .collect::<Result<Vec<_>>>()?;
+        let syncer = durable
+            .then(|| {
+                let (tx, rx) = channel::<MaskClaim>();
+                *lock(&shared.syncer) = Some(tx);
+                let shared = Arc::clone(&shared);
+                std::thread::Builder::new()
+                    .name("umedata-sync".into())
+                    .spawn(move || {
+                        // Everything queued is synced together: one fsync per directory
+                        // for all the chunks stored meanwhile.
+                        while let Ok(claim) = rx.recv() {
+                            let mut batch = vec![claim];
+                            batch.extend(rx.try_iter());
+                            shared.sync_and_claim(&batch);
+                        }
+                    })
+                    .map_err(|e| spawn_error("the sync thread", 0, &e))
+            })
+            .transpose()?;
+        Ok(Writer {
             shared,
             syncer: Mutex::new(syncer),
             claims: Mutex::new(claims),
@@ -426,7 +468,7 @@ impl Writer {
             gate: RwLock::new(()),
             finalized: AtomicBool::new(false),
             allow_nonfinite: opts.allow_nonfinite,
-        }
+        })
     }
 
     /// The world being written (its root, chunking and codec).

@@ -62,3 +62,66 @@ def test_v2_xarray_dimension_names(dataset_v2, expected):
     for name, dims in DIMS.items():
         assert ds[name].dims == dims
     np.testing.assert_array_equal(ds["irfs"].values, expected["irfs"])
+
+
+# ------------------------------------------------ the split array of a v2 world (issue 15)
+
+
+def _find_library():
+    import os
+    from pathlib import Path
+
+    names = ("libumedata.so", "libumedata.dylib", "umedata.dll")
+    candidates = []
+    if os.environ.get("UME_LIBRARY"):
+        candidates.append(Path(os.environ["UME_LIBRARY"]))
+    if os.environ.get("UME_WRITE_DEMO"):
+        d = Path(os.environ["UME_WRITE_DEMO"]).resolve().parent
+        candidates += [d / n for n in names] + [p for n in names for p in d.glob(f"**/{n}")]
+    root = Path(__file__).resolve().parents[2]
+    for prof in ("release", "debug"):
+        candidates += [root / "target" / prof / n for n in names]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def test_v2_split_array_is_zarr_v2_and_consolidated(dataset_v2, tmp_path):
+    """ume_splits_store on a v2 world writes a v2 array (.zarray, not v3 zarr.json) that
+    zarr-python opens through the consolidated metadata, with the library's codes."""
+    import ctypes
+    import shutil
+
+    path = _find_library()
+    if path is None:
+        pytest.skip("libumedata shared library not found (set UME_LIBRARY)")
+    L = ctypes.CDLL(str(path))
+    L.ume_last_error_message.restype = ctypes.c_char_p
+    ds = tmp_path / "split_v2.zarr"
+    shutil.copytree(dataset_v2, ds)
+    rule = b'{"fractions": {"train": 0.7, "val": 0.2, "test": 0.1}, "seed": 9, "ood": []}'
+    s = ctypes.c_void_p()
+    st = L.ume_splits_compute(str(ds).encode(), b"nk", rule, ctypes.byref(s))
+    assert st == 0, L.ume_last_error_message().decode()
+    st = L.ume_splits_store(s, str(ds).encode())
+    assert st == 0, L.ume_last_error_message().decode()
+    codes = np.empty(N_SAMPLES, dtype=np.uint8)
+    for i in range(N_SAMPLES):
+        c = ctypes.c_uint8()
+        assert L.ume_splits_get(s, ctypes.c_uint64(i), ctypes.byref(c)) == 0
+        codes[i] = c.value
+    L.ume_splits_free(s)
+
+    split = ds / "nk" / "split"
+    assert (split / ".zarray").is_file()
+    assert not (split / "zarr.json").exists()
+    meta = json.loads((ds / ".zmetadata").read_text())["metadata"]
+    assert meta["nk/split/.zarray"]["dtype"] == "|u1"
+    assert meta["nk/split/.zattrs"]["_ARRAY_DIMENSIONS"] == ["sample"]
+
+    g = zarr.open_group(str(ds), mode="r", zarr_format=2, use_consolidated=True)
+    arr = g["nk"]["split"]
+    assert arr.dtype == np.uint8
+    assert arr.shape == (N_SAMPLES,)
+    assert arr.chunks[0] == CHUNK_SAMPLES
+    values = arr[:]
+    np.testing.assert_array_equal(values, codes)
+    assert set(np.unique(values)) <= {0, 1, 2}
