@@ -19,7 +19,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("storage::codec", &["error"]),
     ("storage::blosc", &["error", "storage::codec"]),
     ("storage::claims", &["error"]),
-    ("storage::store", &["error", "storage::claims"]),
+    ("storage::store", &["error", "world", "storage::claims"]),
     (
         "storage::shard",
         &["error", "world", "storage::codec", "storage::blosc"],
