@@ -21,6 +21,7 @@ pub mod reference;
 pub mod seeds;
 pub mod splits;
 pub mod storage;
+pub mod validate;
 pub mod world;
 pub mod writer;
 

@@ -399,6 +399,16 @@ impl World {
         Ok(total)
     }
 
+    /// Stored size in bytes of chunk `c` of `array`, `None` when it is not stored.
+    pub fn chunk_stored_bytes(&self, array: &DataArray, c: u64) -> Result<Option<u64>> {
+        let mut idx = vec![0u64; array.shape().len()];
+        idx[0] = c;
+        let key = array.chunk_key(&idx);
+        self.store
+            .size_key(&key)
+            .map_err(|e| from_storage(&format!("measuring chunk {c} of {}", array.path()), e))
+    }
+
     /// Reads chunk `c` of `array` as float32 (or uint8 widened), fill value where absent.
     pub fn read_chunk_f32(&self, array: &DataArray, c: u64) -> Result<Vec<f32>> {
         let mut idx = vec![0u64; array.shape().len()];
