@@ -14,6 +14,7 @@ pub mod reader;
 pub mod rng;
 pub mod splits;
 pub mod status;
+pub mod validate;
 pub mod version;
 pub mod writer;
 
