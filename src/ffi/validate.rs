@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn null_arguments_are_errors_and_clear_the_outputs() {
-        let mut json: *mut c_char = 1 as *mut c_char;
+        let mut json: *mut c_char = std::ptr::dangling_mut();
         let mut passed = 7;
         let st = unsafe { ume_dataset_validate(std::ptr::null(), 0, 0, 0, &mut json, &mut passed) };
         assert_eq!(st, ume_status::UME_ERR_NULL_ARGUMENT);

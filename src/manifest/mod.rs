@@ -3,8 +3,10 @@
 //! `schemas/manifest.json` (Draft-07) plus the rules Draft-07 cannot express (see
 //! [`Manifest::semantic_violations`]); both are checked on save and on load.
 
-pub mod provenance;
-pub mod schema;
+pub(crate) mod provenance;
+pub(crate) mod schema;
+
+pub use provenance::GitInfo;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +21,6 @@ use crate::splits::{SplitCounts, SplitRecord, Splits};
 use crate::storage::dataset::{World, FORMAT_VERSION};
 use crate::world::{ArrayKind, WorldDesc, WRITTEN};
 use crate::writer::Summary;
-use provenance::GitInfo;
 
 /// File name of the manifest inside a dataset.
 pub const MANIFEST_FILE: &str = "manifest.json";

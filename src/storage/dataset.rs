@@ -72,25 +72,27 @@ impl Default for StorageOptions {
     }
 }
 
-/// An opened world: its description and its arrays.
+/// An opened world: its description and its arrays. Opaque outside the crate: get one
+/// from [`crate::Reader::world`] or [`crate::Writer::world`] and pass it to
+/// [`crate::Splits`] and [`crate::Manifest`] functions.
 pub struct World {
     /// Dataset root on disk.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// Dimensions and names.
-    pub desc: WorldDesc,
+    pub(crate) desc: WorldDesc,
     /// Samples per chunk.
-    pub chunk_samples: u64,
+    pub(crate) chunk_samples: u64,
     /// Per data array, its inner chunks (sharded arrays only): to decode and verify one
     /// inner chunk on its own, and to build shards without zarrs' extra copies.
     inner: [Option<Inner>; 4],
     /// Codec name as recorded in the world attributes (`blosc-lz4`, ...).
-    pub codec: String,
+    pub(crate) codec: String,
     /// `theta`, `trajectories`, `irfs`, `shocks`, in [`ArrayKind::ALL`] order.
-    pub arrays: [DataArray; 4],
+    pub(crate) arrays: [DataArray; 4],
     /// The uint8 `written` mask.
-    pub written: DataArray,
+    pub(crate) written: DataArray,
     /// The store they live in.
-    pub store: Arc<AtomicFsStore>,
+    pub(crate) store: Arc<AtomicFsStore>,
 }
 
 fn init_zarrs_config() {
@@ -150,23 +152,23 @@ fn resolve_inner(desc: &WorldDesc, opts: &StorageOptions, chunk_samples: u64) ->
 
 impl World {
     /// Number of chunks along the sample axis.
-    pub fn n_chunks(&self) -> u64 {
+    pub(crate) fn n_chunks(&self) -> u64 {
         self.desc.n_samples.div_ceil(self.chunk_samples)
     }
 
     /// Samples held by chunk `c` (the last one may be short).
-    pub fn samples_in_chunk(&self, c: u64) -> u64 {
+    pub(crate) fn samples_in_chunk(&self, c: u64) -> u64 {
         let start = c * self.chunk_samples;
         (self.desc.n_samples - start).min(self.chunk_samples)
     }
 
     /// The array of `kind`.
-    pub fn array(&self, kind: ArrayKind) -> &DataArray {
+    pub(crate) fn array(&self, kind: ArrayKind) -> &DataArray {
         &self.arrays[ArrayKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)]
     }
 
     /// Creates (or with `overwrite`, replaces) a world in the dataset at `root`.
-    pub fn create(
+    pub(crate) fn create(
         root: &Path,
         desc: &WorldDesc,
         opts: &StorageOptions,
@@ -279,7 +281,7 @@ impl World {
     }
 
     /// Opens an existing world for reading (or resuming).
-    pub fn open(root: &Path, world_id: &str) -> Result<World> {
+    pub(crate) fn open(root: &Path, world_id: &str) -> Result<World> {
         init_zarrs_config();
         if !root.is_dir() {
             return Err(Error::new(
@@ -375,7 +377,7 @@ impl World {
     }
 
     /// Bytes stored for the chunks of `array` (metadata excluded).
-    pub fn stored_bytes(&self, array: &DataArray) -> Result<u64> {
+    pub(crate) fn stored_bytes(&self, array: &DataArray) -> Result<u64> {
         use zarrs::storage::ListableStorageTraits;
         let path = array.path().as_str().trim_start_matches('/');
         let prefix =
@@ -400,7 +402,7 @@ impl World {
     }
 
     /// Stored size in bytes of chunk `c` of `array`, `None` when it is not stored.
-    pub fn chunk_stored_bytes(&self, array: &DataArray, c: u64) -> Result<Option<u64>> {
+    pub(crate) fn chunk_stored_bytes(&self, array: &DataArray, c: u64) -> Result<Option<u64>> {
         let mut idx = vec![0u64; array.shape().len()];
         idx[0] = c;
         let key = array.chunk_key(&idx);
@@ -410,7 +412,7 @@ impl World {
     }
 
     /// Reads chunk `c` of `array` as float32 (or uint8 widened), fill value where absent.
-    pub fn read_chunk_f32(&self, array: &DataArray, c: u64) -> Result<Vec<f32>> {
+    pub(crate) fn read_chunk_f32(&self, array: &DataArray, c: u64) -> Result<Vec<f32>> {
         let mut idx = vec![0u64; array.shape().len()];
         idx[0] = c;
         array
@@ -420,13 +422,13 @@ impl World {
 
     /// Samples per inner chunk (of trajectories; all data arrays share it when umedata
     /// wrote them); equal to `chunk_samples` when the arrays are not sharded.
-    pub fn inner_chunk_samples(&self) -> u64 {
+    pub(crate) fn inner_chunk_samples(&self) -> u64 {
         self.read_unit_samples(1)
     }
 
     /// Samples per read unit of data array `a`: its inner chunk when sharded, else its
     /// chunk.
-    pub fn read_unit_samples(&self, a: usize) -> u64 {
+    pub(crate) fn read_unit_samples(&self, a: usize) -> u64 {
         self.inner[a]
             .as_ref()
             .map_or(self.chunk_samples, |i| i.shape[0].get())
@@ -434,7 +436,7 @@ impl World {
 
     /// Inner chunk shape of data array `a` (sample axis first), `None` when it is not
     /// sharded.
-    pub fn inner_chunk_shape(&self, a: usize) -> Option<Vec<u64>> {
+    pub(crate) fn inner_chunk_shape(&self, a: usize) -> Option<Vec<u64>> {
         self.inner[a]
             .as_ref()
             .map(|i| i.shape.iter().map(|d| d.get()).collect())
@@ -443,7 +445,7 @@ impl World {
     /// How to build shards of data array `a` by hand ([`crate::storage::shard`]); `None` when it
     /// is not sharded or its shard index is not the `[bytes(little), crc32c]` at the end
     /// that [`crate::storage::shard::encode_shard`] writes (a world made by another tool).
-    pub fn shard_layout(&self, a: usize) -> Option<InnerLayout<'_>> {
+    pub(crate) fn shard_layout(&self, a: usize) -> Option<InnerLayout<'_>> {
         let inner = self.inner[a].as_ref().filter(|i| i.standard_index)?;
         Some(InnerLayout {
             codecs: &inner.codecs,
@@ -462,7 +464,7 @@ impl World {
     /// so its crc32c is verified too (zarrs' partial decoders skip that check, and its
     /// sub-chunk lookup overflows on an absent inner chunk). Shards whose index is not the
     /// standard `[bytes, crc32c]` at the end are decoded whole.
-    pub fn read_unit_f32(&self, a: usize, u: u64) -> Result<Vec<f32>> {
+    pub(crate) fn read_unit_f32(&self, a: usize, u: u64) -> Result<Vec<f32>> {
         let array = &self.arrays[a];
         let Some(inner) = &self.inner[a] else {
             return self.read_chunk_f32(array, u);
@@ -556,7 +558,7 @@ impl World {
     }
 
     /// Reads chunk `c` of the `written` mask.
-    pub fn read_mask_chunk(&self, c: u64) -> Result<Vec<u8>> {
+    pub(crate) fn read_mask_chunk(&self, c: u64) -> Result<Vec<u8>> {
         self.written
             .retrieve_chunk_opt::<Vec<u8>>(&[c], &codec_options())
             .map_err(|e| from_array(&format!("reading chunk {c} of the written mask"), e))

@@ -1,13 +1,13 @@
 //! Validation of a dataset on disk: every check `umedata validate` runs, as a library call
 //! that returns a structured [`Report`] (the CLI and `ume_dataset_validate` only format it).
 //!
-//! The checks, in order: the root group ([`arrays`]), the manifest (schema and semantic
+//! The checks, in order: the root group (`arrays`), the manifest (schema and semantic
 //! rules on load, then against the arrays), and per world: it opens, the arrays' data
 //! types, dimension names and chunking, one pass over every chunk (present where the mask
 //! claims samples, decodes with checksums verified, finite values in written samples, the
-//! mask holds only 0/1 and is complete), the recorded split ([`splits`]: stored, covering,
+//! mask holds only 0/1 and is complete), the recorded split (`splits`: stored, covering,
 //! disjoint, deterministic) and, on request, re-simulation of built-in worlds
-//! ([`reproduce`]).
+//! (`reproduce`).
 
 mod arrays;
 mod reproduce;

@@ -15,7 +15,7 @@
 //! Peak memory ≈ (max_open_chunks + callers + threads) × chunk bytes.
 //!
 //! # Durability order
-//! The data chunks of a chunk index are stored (atomically, see [`crate::storage::store`]) before the
+//! The data chunks of a chunk index are stored (atomically, see `storage::store`) before the
 //! `written` mask chunk that claims them, so the mask never claims a sample that is not on
 //! disk. In durable mode (the default) a sync thread fdatasyncs the data chunks before it
 //! publishes the mask chunk that claims them, so this holds across a power loss too, not
@@ -23,7 +23,7 @@
 //! loses the claims the sync thread had not published yet (those samples are simply
 //! written again on resume).
 
-pub mod claims;
+pub(crate) mod claims;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -246,7 +246,7 @@ impl Writer {
     /// many processes (MPI ranks, array tasks) write disjoint ranges of one world at once.
     /// The range must be chunk-aligned (start a multiple of the chunk length, end too or
     /// the world's end) so no two processes ever share a chunk; ranges that overlap a
-    /// range another live writer holds are refused (see [`crate::writer::claims`]).
+    /// range another live writer holds are refused (see `writer::claims`).
     pub fn open_range(
         path: &Path,
         world_id: &str,
