@@ -870,6 +870,36 @@ mod tests {
         (0..p).map(|i| format!("p{i}")).collect()
     }
 
+    #[test]
+    fn ood_regions_match_resolved_rules_and_name_what_is_wrong() {
+        let names = names(3);
+        let rules: Vec<OodRule> = serde_json::from_str(
+            r#"[{"kind": "slice", "param": "p1", "units": "natural", "range": [0, 1], "resolved": [0.8, 0.9]},
+                {"kind": "corner", "params": ["p0", "p2"], "k": 2, "q": 0.1, "resolved": [[0.1, 0.9], [0.1, 0.9]]},
+                {"kind": "interpolation", "params": ["p0"], "units": "natural", "box": [[0, 1]], "resolved": [[0.4, 0.6]]}]"#,
+        )
+        .unwrap();
+        let r = OodRegions::new(&rules, &names).unwrap();
+        assert_eq!(r.find(&[0.5, 0.85, 0.5]), Some(0), "slice first");
+        assert_eq!(r.find(&[0.05, 0.5, 0.95]), Some(1), "two extremes");
+        assert_eq!(
+            r.find(&[0.05, 0.5, 0.5]),
+            None,
+            "one extreme is not a corner"
+        );
+        assert_eq!(r.find(&[0.5, 0.5, 0.5]), Some(2), "inside the box");
+        assert_eq!(r.find(&[0.3, 0.5, 0.5]), None);
+
+        let mut unresolved = rules.clone();
+        if let OodRule::Corner { resolved, .. } = &mut unresolved[1] {
+            *resolved = None;
+        }
+        let e = OodRegions::new(&unresolved, &names).err().unwrap();
+        assert_eq!(e.message(), "ood[1] has no resolved range");
+        let e = OodRegions::new(&rules, &names[..2]).err().unwrap();
+        assert_eq!(e.message(), "rule names unknown parameter 'p2'");
+    }
+
     fn check_invariants(s: &Splits, mask: &[u8], rule: &SplitRule) {
         let a = &s.assignment;
         assert_eq!(a.len(), mask.len());

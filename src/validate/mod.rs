@@ -262,3 +262,129 @@ pub fn validate(dir: &Path, opts: &ValidateOptions) -> Result<Report> {
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::Layout;
+    use crate::world::{ArrayKind, WorldDesc};
+    use crate::writer::{SampleRef, Writer, WriterOptions};
+
+    /// A complete world "w" of 20 samples in chunks of 8, no manifest.
+    fn dataset(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("ume_validate_{name}_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let desc = WorldDesc::new("w", 20, 4, 2, 3, 1, 2);
+        let mut opts = WriterOptions::default();
+        opts.storage.chunk_samples = Some(8);
+        let w = Writer::create(&dir, &desc, &opts).unwrap();
+        for i in 0..20 {
+            let [t, tr, ir, sh] = ArrayKind::ALL.map(|k| vec![i as f32 * 0.5; desc.sample_len(k)]);
+            let s = SampleRef {
+                theta: &t,
+                trajectories: &tr,
+                irfs: &ir,
+                shocks: &sh,
+            };
+            w.write_sample(i, Layout::C, s).unwrap();
+        }
+        w.finalize().unwrap();
+        dir
+    }
+
+    /// The file of chunk `c` of `kind`.
+    fn chunk_file(dir: &Path, kind: ArrayKind, c: u64) -> std::path::PathBuf {
+        let world = World::open(dir, "w").unwrap();
+        let array = world.array(kind);
+        let mut idx = vec![0; array.shape().len()];
+        idx[0] = c;
+        dir.join(array.chunk_key(&idx).as_str())
+    }
+
+    fn status(r: &Report, name: &str) -> Status {
+        r.check(name)
+            .unwrap_or_else(|| panic!("no check '{name}' in {r:?}"))
+            .status
+    }
+
+    #[test]
+    fn damaged_and_deleted_chunks_fail_the_checks_that_read_them() {
+        let dir = dataset("damaged");
+        let opts = ValidateOptions {
+            threads: 2,
+            ..ValidateOptions::default()
+        };
+        let r = validate(&dir, &opts).unwrap();
+        assert_eq!(status(&r, "manifest schema"), Status::Fail);
+        assert_eq!(r.failed(), 1, "{r:?}");
+        for name in [
+            "dataset",
+            "w: open",
+            "w: shapes and dtypes",
+            "w: chunks present",
+        ] {
+            assert_eq!(status(&r, name), Status::Pass, "{name}");
+        }
+        assert_eq!(status(&r, "w: chunks decode"), Status::Pass);
+        assert_eq!(status(&r, "w: written mask complete"), Status::Pass);
+        assert_eq!(status(&r, "w: splits"), Status::Skip);
+
+        // Flip bytes inside chunk 1 of irfs: the checksum catches it.
+        let f = chunk_file(&dir, ArrayKind::Irfs, 1);
+        let mut bytes = std::fs::read(&f).unwrap();
+        let mid = bytes.len() / 2;
+        for b in &mut bytes[mid..mid + 4] {
+            *b ^= 0xFF;
+        }
+        std::fs::write(&f, &bytes).unwrap();
+        // Delete chunk 2 of shocks, which the mask says holds samples 16..20.
+        std::fs::remove_file(chunk_file(&dir, ArrayKind::Shocks, 2)).unwrap();
+
+        let r = validate(&dir, &opts).unwrap();
+        assert!(!r.passed());
+        let decode = r.check("w: chunks decode").unwrap();
+        assert_eq!(decode.status, Status::Fail);
+        assert!(
+            decode.detail.starts_with("irfs chunk 1 (samples 8..16)"),
+            "{}",
+            decode.detail
+        );
+        let present = r.check("w: chunks present").unwrap();
+        assert_eq!(present.status, Status::Fail);
+        assert!(
+            present
+                .detail
+                .contains("shocks chunk 2 (samples 16..20) is missing but the mask claims 4"),
+            "{}",
+            present.detail
+        );
+        // The JSON document the CLI prints and the C function returns.
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["passed"], serde_json::json!(false));
+        assert_eq!(v["failed"], serde_json::json!(3));
+        assert_eq!(v["dataset"], serde_json::json!(dir.display().to_string()));
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "w: chunks decode")
+            .unwrap();
+        assert_eq!(c["status"], "FAIL");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_directory_without_worlds_fails_without_error() {
+        let dir = std::env::temp_dir().join(format!("ume_validate_empty_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let r = validate(&dir, &ValidateOptions::default()).unwrap();
+        assert_eq!(status(&r, "dataset"), Status::Fail);
+        assert_eq!(status(&r, "worlds"), Status::Fail);
+        assert!(r
+            .check("dataset")
+            .unwrap()
+            .detail
+            .contains("no root zarr.json"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
