@@ -776,7 +776,7 @@ const char *ume_status_string(uint32_t status);
  * `{"dataset": path, "passed": bool, "failed": n, "checks": [{"check": "nk: chunks
  * decode", "status": "PASS" | "FAIL" | "SKIP", "detail": "..."}]}`.
  *
- * Errors (then `*report_json_out` is NULL and `*passed_out` 0): UME_ERR_NULL_ARGUMENT
+ * Errors (then `*report_json_out` is NULL and `*passed_out` 0, where given): UME_ERR_NULL_ARGUMENT
  * (`path` or `passed_out` NULL), UME_ERR_INVALID_ARGUMENT (`path` not UTF-8), UME_ERR_IO
  * (the dataset directory exists but cannot be listed).
  *

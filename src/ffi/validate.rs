@@ -28,7 +28,7 @@ use crate::validate::{validate, ValidateOptions};
 /// `{"dataset": path, "passed": bool, "failed": n, "checks": [{"check": "nk: chunks
 /// decode", "status": "PASS" | "FAIL" | "SKIP", "detail": "..."}]}`.
 ///
-/// Errors (then `*report_json_out` is NULL and `*passed_out` 0): UME_ERR_NULL_ARGUMENT
+/// Errors (then `*report_json_out` is NULL and `*passed_out` 0, where given): UME_ERR_NULL_ARGUMENT
 /// (`path` or `passed_out` NULL), UME_ERR_INVALID_ARGUMENT (`path` not UTF-8), UME_ERR_IO
 /// (the dataset directory exists but cannot be listed).
 ///
@@ -45,14 +45,14 @@ pub unsafe extern "C" fn ume_dataset_validate(
     passed_out: *mut i32,
 ) -> ume_status {
     guard("ume_dataset_validate", || {
-        // SAFETY: NULL-checked out-parameters; the caller guarantees they are writable.
-        let passed = unsafe { try_out(passed_out, "passed_out") }?;
-        *passed = 0;
-        // SAFETY: as above; NULL means "no report wanted".
+        // SAFETY: NULL (no report wanted) or writable, by the caller's contract.
         let mut json = unsafe { report_json_out.as_mut() };
         if let Some(out) = json.as_deref_mut() {
             *out = std::ptr::null_mut();
         }
+        // SAFETY: NULL-checked out-parameter; the caller guarantees it is writable.
+        let passed = unsafe { try_out(passed_out, "passed_out") }?;
+        *passed = 0;
         // SAFETY: NULL-checked, NUL-terminated by the caller's contract.
         let path = unsafe { try_str(path, "path") }?;
         let opts = ValidateOptions {
