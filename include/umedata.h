@@ -252,8 +252,8 @@ typedef struct ume_rng ume_rng;
  * - Quantiles (units "quantile", and corner's q) are of the written samples' finite
  *   theta values, method "lower": the floor(q*(m-1))-th smallest of m values.
  * - OOD rules in order; a sample selected by several gets the first one's code. slice:
- *   lo <= theta[param] <= hi. corner: at least k of params have theta <= quantile(q) or
- *   theta >= quantile(1-q). interpolation: lo_j <= theta[params[j]] <= hi_j for all j.
+ *   `lo <= theta[param] <= hi`. corner: at least k of params have theta <= quantile(q) or
+ *   theta >= quantile(1-q). interpolation: `lo_j <= theta[params[j]] <= hi_j` for all j.
  * - The remaining m samples: counts floor(f*m) per class plus the leftover to the largest
  *   fractional parts (ties train, val, test), so each count is within 1 of f*m; order
  *   by a Fisher-Yates shuffle (j = m-1 down to 1, swap with an unbiased draw in [0, j])
@@ -675,8 +675,8 @@ enum ume_status ume_manifest_load(const char *path, struct ume_manifest **out);
 enum ume_status ume_manifest_to_json(const struct ume_manifest *manifest, char **out);
 
 /**
- * Releases a string returned by `ume_manifest_to_json` or `ume_splits_to_json`. NULL is a
- * no-op.
+ * Releases a string returned by `ume_manifest_to_json`, `ume_splits_to_json` or
+ * `ume_dataset_validate`. NULL is a no-op.
  */
 void ume_string_free(char *s);
 
@@ -891,6 +891,33 @@ void ume_splits_free(struct ume_splits *splits);
 const char *ume_status_string(uint32_t status);
 
 /**
+ * Validates the dataset at `path` as `umedata validate` does: the root group, the
+ * manifest (schema, semantic rules, agreement with the arrays), and per world the arrays'
+ * types, names and chunking, every chunk (present where the written mask claims samples,
+ * decoding with checksums verified, finite values), the mask, the recorded split
+ * (covering, disjoint, deterministic) and, when `reproduce` > 0, that many written samples
+ * of built-in worlds re-simulated from their recorded seeds (chosen with
+ * `reproduce_seed`) and compared bit for bit. `n_threads` threads read chunks
+ * (0 = one per core).
+ *
+ * On UME_OK the checks ran: `*passed_out` is 1 when no check failed, 0 otherwise (an
+ * invalid dataset is a report, not an error). When `report_json_out` is not NULL,
+ * `*report_json_out` receives the report as a NUL-terminated JSON string owned by the
+ * caller, who frees it with `ume_string_free`:
+ * `{"dataset": path, "passed": bool, "failed": n, "checks": [{"check": "nk: chunks
+ * decode", "status": "PASS" | "FAIL" | "SKIP", "detail": "..."}]}`.
+ *
+ * Errors (then `*report_json_out` is NULL and `*passed_out` 0, where given): UME_ERR_NULL_ARGUMENT
+ * (`path` or `passed_out` NULL), UME_ERR_INVALID_ARGUMENT (`path` not UTF-8), UME_ERR_IO
+ * (the dataset directory exists but cannot be listed).
+ *
+ * Thread safety: may be called from any thread, also concurrently; it only reads the
+ * dataset. Run it when no writer has the dataset open: a world being written reports
+ * the samples stored so far as missing.
+ */
+enum ume_status ume_dataset_validate(const char *path, uint64_t reproduce, uint64_t reproduce_seed, uint32_t n_threads, char **report_json_out, int32_t *passed_out);
+
+/**
  * The library version as "MAJOR.MINOR.PATCH", a static string (do not free). Compare with
  * the UME_VERSION_MAJOR/MINOR/PATCH macros to detect a header/library mismatch.
  */
@@ -987,7 +1014,7 @@ enum ume_status ume_writer_open(const char *path, const char *world_id, const st
  * back. A claim is taken over when: it names this host and a pid that no longer exists,
  * or that now belongs to a process with another start time (a reused pid); or it names
  * another host and the same job id as this process (`UME_JOB_ID`, else
- * `SLURM_ARRAY_JOB_ID`_`SLURM_ARRAY_TASK_ID`[.`SLURM_PROCID`]); or it names another host
+ * `SLURM_ARRAY_JOB_ID`_`SLURM_ARRAY_TASK_ID`, then `.SLURM_PROCID` when set); or it names another host
  * and its lease ran out. A live writer renews its claims every third of its lease
  * (a background thread); the lease is `UME_CLAIM_LEASE_SECONDS` from the environment
  * (3 to 31536000, default 600). A claim of a live process on this host is never taken

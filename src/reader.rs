@@ -7,6 +7,17 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::storage::dataset::{Unit, UnitRead, World};
 use crate::world::{ArrayKind, WorldDesc};
 
+/// What is stored of one array ([`Reader::stored`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// Chunks (shards of a sharded world) present on disk.
+    pub chunks: u64,
+    /// Their total size in bytes, as stored (compressed, with checksums and shard indexes).
+    pub bytes: u64,
+    /// Samples those chunks span.
+    pub samples: u64,
+}
+
 /// Reads the samples of one world. `Sync`: share it between threads.
 pub struct Reader {
     world: World,
@@ -33,6 +44,38 @@ impl Reader {
     /// Samples per chunk of the trajectories array (from its own metadata).
     pub fn chunk_samples(&self) -> u64 {
         self.world.array_chunk_samples(1)
+    }
+
+    /// Codec name as recorded in the world (`blosc-lz4`, `blosc-zstd`, `zstd`, `none`).
+    pub fn codec(&self) -> &str {
+        &self.world.codec
+    }
+
+    /// Samples per inner chunk of a sharded world (the unit a read decodes); equal to
+    /// [`Self::chunk_samples`] when the world is not sharded.
+    pub fn inner_chunk_samples(&self) -> u64 {
+        self.world.inner_chunk_samples()
+    }
+
+    /// Number of chunks along the sample axis (stored or not).
+    pub fn n_chunks(&self) -> u64 {
+        self.world.n_chunks()
+    }
+
+    /// What is stored of array `kind`: chunks present, their bytes on disk and the samples
+    /// they span (each stored chunk counts all of its samples, written or not).
+    pub fn stored(&self, kind: ArrayKind) -> Result<Stored> {
+        let w = &self.world;
+        let array = w.array(kind);
+        let mut out = Stored::default();
+        for c in 0..w.n_chunks() {
+            if let Some(bytes) = w.chunk_stored_bytes(array, c)? {
+                out.chunks += 1;
+                out.bytes += bytes;
+                out.samples += w.samples_in_chunk(c);
+            }
+        }
+        Ok(out)
     }
 
     /// The `written` mask of `[start, start + count)`. Whole mask chunks are read so

@@ -431,6 +431,91 @@ pub struct Splits {
     pub record: SplitRecord,
 }
 
+/// One held-out region in natural units, its parameters as theta columns.
+enum Region {
+    /// `lo <= x <= hi` for one column.
+    Band(usize, f64, f64),
+    /// At least `k` columns at or beyond their `[lo, hi]` quantiles.
+    Corner(Vec<(usize, f64, f64)>, u32),
+    /// Every column inside its `[lo, hi]`.
+    Box_(Vec<(usize, f64, f64)>),
+}
+
+/// The held-out regions of OOD rules whose `resolved` ranges are filled in (as
+/// [`compute`] fills them, and as the manifest records them): the one matching rule
+/// used by [`compute`] to assign samples and by validation to check a stored split.
+pub(crate) struct OodRegions {
+    regions: Vec<Region>,
+}
+
+impl OodRegions {
+    /// Looks up every parameter of `rules` in `names` (the theta columns). Fails naming
+    /// the rule when a parameter is unknown or a rule has no resolved range.
+    pub(crate) fn new(rules: &[OodRule], names: &[String]) -> Result<Self> {
+        let col = |p: &str| -> Result<usize> {
+            names
+                .iter()
+                .position(|n| n == p)
+                .ok_or_else(|| Error::invalid(format!("rule names unknown parameter '{p}'")))
+        };
+        let unresolved =
+            |r: usize, what: &str| Error::invalid(format!("ood[{r}] has no resolved {what}"));
+        let mut regions = Vec::with_capacity(rules.len());
+        for (r, rule) in rules.iter().enumerate() {
+            regions.push(match rule {
+                OodRule::Slice {
+                    param, resolved, ..
+                } => {
+                    let [lo, hi] = resolved.ok_or_else(|| unresolved(r, "range"))?;
+                    Region::Band(col(param)?, lo, hi)
+                }
+                OodRule::Corner {
+                    params,
+                    k,
+                    resolved,
+                    ..
+                } => {
+                    let res = resolved.as_ref().ok_or_else(|| unresolved(r, "range"))?;
+                    let t = params
+                        .iter()
+                        .zip(res)
+                        .map(|(p, [lo, hi])| Ok((col(p)?, *lo, *hi)))
+                        .collect::<Result<_>>()?;
+                    Region::Corner(t, *k)
+                }
+                OodRule::Interpolation {
+                    params, resolved, ..
+                } => {
+                    let res = resolved.as_ref().ok_or_else(|| unresolved(r, "box"))?;
+                    let t = params
+                        .iter()
+                        .zip(res)
+                        .map(|(p, [lo, hi])| Ok((col(p)?, *lo, *hi)))
+                        .collect::<Result<_>>()?;
+                    Region::Box_(t)
+                }
+            });
+        }
+        Ok(OodRegions { regions })
+    }
+
+    /// Index of the first rule whose region holds `row` (one sample's theta).
+    pub(crate) fn find(&self, row: &[f32]) -> Option<usize> {
+        let x = |j: usize| f64::from(row[j]);
+        self.regions.iter().position(|t| match t {
+            Region::Band(j, lo, hi) => *lo <= x(*j) && x(*j) <= *hi,
+            Region::Corner(t, k) => {
+                let extreme = t
+                    .iter()
+                    .filter(|(j, lo, hi)| x(*j) <= *lo || x(*j) >= *hi)
+                    .count();
+                extreme >= *k as usize
+            }
+            Region::Box_(t) => t.iter().all(|(j, lo, hi)| *lo <= x(*j) && x(*j) <= *hi),
+        })
+    }
+}
+
 /// The lower `q`-quantile of the finite values in `col` (method "lower"), or None.
 fn quantile(col: &mut [f32], q: f64) -> Option<f64> {
     if col.is_empty() {
@@ -476,12 +561,6 @@ pub fn compute(
     rule.validate(param_names)?;
     let idx = |name: &str| param_names.iter().position(|x| x == name).unwrap_or(0);
     let mut resolved_rule = rule.clone();
-    // Per rule: the natural-unit test it applies.
-    enum Test {
-        Band(usize, f64, f64),
-        Corner(Vec<(usize, f64, f64)>, u32),
-        Box_(Vec<(usize, f64, f64)>),
-    }
     let no_data = |what: &str| {
         Error::invalid(format!(
             "{what}: no written sample has a finite value of this parameter, so its quantiles are undefined"
@@ -498,7 +577,6 @@ pub fn compute(
             }
         }
     };
-    let mut tests = Vec::with_capacity(rule.ood.len());
     for (r, ood) in resolved_rule.ood.iter_mut().enumerate() {
         match ood {
             OodRule::Slice {
@@ -507,32 +585,26 @@ pub fn compute(
                 range,
                 resolved,
             } => {
-                let j = idx(param);
-                let iv = resolve(j, *units, *range, &format!("rule.ood[{r}]"))?;
+                let iv = resolve(idx(param), *units, *range, &format!("rule.ood[{r}]"))?;
                 *resolved = Some(iv);
-                tests.push(Test::Band(j, iv[0], iv[1]));
             }
             OodRule::Corner {
                 params,
-                k,
                 q,
                 resolved,
+                ..
             } => {
-                let mut t = Vec::new();
                 let mut res = Vec::new();
                 for name in params.iter() {
-                    let j = idx(name);
                     let iv = resolve(
-                        j,
+                        idx(name),
                         Units::Quantile,
                         [*q, 1.0 - *q],
                         &format!("rule.ood[{r}]"),
                     )?;
-                    t.push((j, iv[0], iv[1]));
                     res.push(iv);
                 }
                 *resolved = Some(res);
-                tests.push(Test::Corner(t, *k));
             }
             OodRule::Interpolation {
                 params,
@@ -540,19 +612,15 @@ pub fn compute(
                 bounds,
                 resolved,
             } => {
-                let mut t = Vec::new();
                 let mut res = Vec::new();
                 for (name, iv) in params.iter().zip(bounds.iter()) {
-                    let j = idx(name);
-                    let iv = resolve(j, *units, *iv, &format!("rule.ood[{r}]"))?;
-                    t.push((j, iv[0], iv[1]));
-                    res.push(iv);
+                    res.push(resolve(idx(name), *units, *iv, &format!("rule.ood[{r}]"))?);
                 }
                 *resolved = Some(res);
-                tests.push(Test::Box_(t));
             }
         }
     }
+    let regions = OodRegions::new(&resolved_rule.ood, param_names)?;
     let codes: Vec<u8> = resolved_rule.ood.iter().map(OodRule::code).collect();
 
     let mut assignment = vec![SplitCode::NOT_WRITTEN; n];
@@ -561,27 +629,7 @@ pub fn compute(
         if m == 0 {
             continue;
         }
-        let hit = tests.iter().position(|t| match t {
-            Test::Band(j, lo, hi) => {
-                let x = f64::from(row[*j]);
-                *lo <= x && x <= *hi
-            }
-            Test::Corner(t, k) => {
-                let extreme = t
-                    .iter()
-                    .filter(|(j, lo, hi)| {
-                        let x = f64::from(row[*j]);
-                        x <= *lo || x >= *hi
-                    })
-                    .count();
-                extreme >= *k as usize
-            }
-            Test::Box_(t) => t.iter().all(|(j, lo, hi)| {
-                let x = f64::from(row[*j]);
-                *lo <= x && x <= *hi
-            }),
-        });
-        match hit {
+        match regions.find(row) {
             Some(r) => assignment[i] = codes[r],
             None => in_dist.push(i as u64),
         }
@@ -795,6 +843,36 @@ mod tests {
 
     fn names(p: usize) -> Vec<String> {
         (0..p).map(|i| format!("p{i}")).collect()
+    }
+
+    #[test]
+    fn ood_regions_match_resolved_rules_and_name_what_is_wrong() {
+        let names = names(3);
+        let rules: Vec<OodRule> = serde_json::from_str(
+            r#"[{"kind": "slice", "param": "p1", "units": "natural", "range": [0, 1], "resolved": [0.8, 0.9]},
+                {"kind": "corner", "params": ["p0", "p2"], "k": 2, "q": 0.1, "resolved": [[0.1, 0.9], [0.1, 0.9]]},
+                {"kind": "interpolation", "params": ["p0"], "units": "natural", "box": [[0, 1]], "resolved": [[0.4, 0.6]]}]"#,
+        )
+        .unwrap();
+        let r = OodRegions::new(&rules, &names).unwrap();
+        assert_eq!(r.find(&[0.5, 0.85, 0.5]), Some(0), "slice first");
+        assert_eq!(r.find(&[0.05, 0.5, 0.95]), Some(1), "two extremes");
+        assert_eq!(
+            r.find(&[0.05, 0.5, 0.5]),
+            None,
+            "one extreme is not a corner"
+        );
+        assert_eq!(r.find(&[0.5, 0.5, 0.5]), Some(2), "inside the box");
+        assert_eq!(r.find(&[0.3, 0.5, 0.5]), None);
+
+        let mut unresolved = rules.clone();
+        if let OodRule::Corner { resolved, .. } = &mut unresolved[1] {
+            *resolved = None;
+        }
+        let e = OodRegions::new(&unresolved, &names).err().unwrap();
+        assert_eq!(e.message(), "ood[1] has no resolved range");
+        let e = OodRegions::new(&rules, &names[..2]).err().unwrap();
+        assert_eq!(e.message(), "rule names unknown parameter 'p2'");
     }
 
     fn check_invariants(s: &Splits, mask: &[u8], rule: &SplitRule) {

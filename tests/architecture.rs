@@ -37,7 +37,6 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     ("reader", &["error", "world", "convert", "storage"]),
     ("writer", &["error", "world", "convert", "storage"]),
-    ("reference", &["error", "world", "seeds"]),
     (
         "splits",
         &["error", "world", "seeds", "digest", "storage", "reader"],
@@ -48,6 +47,7 @@ const RULES: &[(&str, &[&str])] = &[
             "error", "world", "seeds", "digest", "storage", "reader", "writer", "splits",
         ],
     ),
+    ("reference", &["error", "world", "seeds", "manifest"]),
     (
         "validate",
         &[

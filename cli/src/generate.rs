@@ -14,8 +14,7 @@ use umedata::manifest::Manifest;
 use umedata::reference::nk;
 use umedata::seeds::SeedDerivation;
 use umedata::splits::{SplitRule, Splits};
-use umedata::storage::codec::Codec;
-use umedata::{Layout, SampleRef, StorageOptions, Writer, WriterOptions};
+use umedata::{Codec, Layout, SampleRef, StorageOptions, Writer, WriterOptions};
 
 use crate::common::{lib, CONFIG_DRAWS_KEY, CONFIG_WORLD_KEY};
 

@@ -5,33 +5,34 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::{json, Value};
 use umedata::splits::{counts_map, SplitCounts, Splits};
-use umedata::storage::dataset::World;
 use umedata::world::ArrayKind;
 use umedata::Reader;
 
-use crate::common::{human_bytes, lib, load_manifest, stored_chunks, world_ids, CONFIG_DRAWS_KEY};
+use crate::common::{human_bytes, lib, load_manifest, world_ids, CONFIG_DRAWS_KEY};
 
 /// Facts about one world.
 fn world_facts(dir: &Path, id: &str) -> Result<Value> {
     let reader = lib(Reader::open(dir, id))?;
-    let world: &World = reader.world();
-    let d = &world.desc;
+    let d = reader.desc();
     let written = lib(reader.samples_written())?;
     let mut arrays = Vec::new();
     let (mut raw_total, mut stored_total) = (0u64, 0u64);
     for kind in ArrayKind::ALL {
-        let array = world.array(kind);
-        let (chunks, stored, samples) = stored_chunks(world, array)?;
+        let s = lib(reader.stored(kind))?;
+        let (chunks, stored, samples) = (s.chunks, s.bytes, s.samples);
         // Raw: float32 bytes of the samples the stored chunks hold (as the writer counts).
         let raw = samples * d.sample_len(kind) as u64 * 4;
         raw_total += raw;
         stored_total += stored;
-        let chunk: Vec<u64> = std::iter::once(world.chunk_samples)
+        let chunk: Vec<u64> = std::iter::once(reader.chunk_samples())
+            .chain(d.sample_dims(kind).iter().map(|&x| x as u64))
+            .collect();
+        let shape: Vec<u64> = std::iter::once(d.n_samples)
             .chain(d.sample_dims(kind).iter().map(|&x| x as u64))
             .collect();
         arrays.push(json!({
             "name": kind.name(),
-            "shape": array.shape(),
+            "shape": shape,
             "dims": kind.dimension_names(),
             "dtype": "float32",
             "chunk": chunk,
@@ -41,7 +42,7 @@ fn world_facts(dir: &Path, id: &str) -> Result<Value> {
             "ratio": if raw > 0 { stored as f64 / raw as f64 } else { 0.0 },
         }));
     }
-    let split = match Splits::load_assignment(world) {
+    let split = match Splits::load_assignment(reader.world()) {
         Ok(a) => SplitCounts::of(&a).ok().map(|c| json!(counts_map(&c))),
         Err(_) => None,
     };
@@ -55,10 +56,10 @@ fn world_facts(dir: &Path, id: &str) -> Result<Value> {
         "params": d.param_names,
         "shocks": d.shock_names,
         "observables": d.obs_names,
-        "codec": world.codec,
-        "chunk_samples": world.chunk_samples,
-        "inner_chunk_samples": world.inner_chunk_samples(),
-        "n_chunks": world.n_chunks(),
+        "codec": reader.codec(),
+        "chunk_samples": reader.chunk_samples(),
+        "inner_chunk_samples": reader.inner_chunk_samples(),
+        "n_chunks": reader.n_chunks(),
         "arrays": arrays,
         "raw_bytes": raw_total,
         "stored_bytes": stored_total,

@@ -6,8 +6,8 @@ use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 use umedata::splits::{self, Splits, CODES};
-use umedata::storage::dataset::World;
 use umedata::world::ArrayKind;
+use umedata::{Layout, Reader};
 
 use crate::common::{lib, load_manifest, world_ids};
 
@@ -51,35 +51,43 @@ fn palette(i: usize) -> RGBColor {
 
 /// Written samples of the first chunks: `(index, per-array rows)` for up to `max` samples.
 fn first_written(
-    world: &World,
+    reader: &Reader,
     max: usize,
     kinds: &[ArrayKind],
 ) -> Result<(Vec<u64>, Vec<Vec<f32>>)> {
+    let d = reader.desc();
+    let cs = reader.chunk_samples();
     let mut idx = Vec::new();
     let mut data: Vec<Vec<f32>> = kinds.iter().map(|_| Vec::new()).collect();
-    for c in 0..world.n_chunks() {
-        if idx.len() >= max {
-            break;
-        }
-        let k = world.samples_in_chunk(c) as usize;
-        let mask = lib(world.read_mask_chunk(c))?;
-        if !mask[..k].iter().any(|&m| m != 0) {
-            continue;
-        }
-        let chunks: Vec<Vec<f32>> = kinds
-            .iter()
-            .map(|kind| lib(world.read_chunk_f32(world.array(*kind), c)))
-            .collect::<Result<_>>()?;
-        for j in 0..k {
-            if mask[j] == 0 || idx.len() >= max {
+    let mut start = 0;
+    while start < d.n_samples && idx.len() < max {
+        let count = cs.min(d.n_samples - start);
+        let mask = lib(reader.mask(start, count))?;
+        // Runs of written samples, read a run at a time (row-major, as stored).
+        let mut j = 0;
+        while j < mask.len() && idx.len() < max {
+            if mask[j] == 0 {
+                j += 1;
                 continue;
             }
-            idx.push(c * world.chunk_samples + j as u64);
-            for (a, kind) in kinds.iter().enumerate() {
-                let per = world.desc.sample_len(*kind);
-                data[a].extend_from_slice(&chunks[a][j * per..(j + 1) * per]);
+            let mut end = j;
+            while end < mask.len() && mask[end] != 0 && idx.len() + (end - j) < max {
+                end += 1;
             }
+            let (lo, n) = (start + j as u64, (end - j) as u64);
+            for (a, kind) in kinds.iter().enumerate() {
+                let per = d.sample_len(*kind);
+                let mut buf = vec![0f32; n as usize * per];
+                let mut out: [Option<&mut [f32]>; 4] = [None, None, None, None];
+                let slot = ArrayKind::ALL.iter().position(|k| k == kind).unwrap_or(0);
+                out[slot] = Some(&mut buf);
+                lib(reader.read_range(lo, n, Layout::C, out))?;
+                data[a].extend_from_slice(&buf);
+            }
+            idx.extend(lo..lo + n);
+            j = end;
         }
+        start += count;
     }
     Ok((idx, data))
 }
@@ -97,9 +105,9 @@ fn range_of(values: impl Iterator<Item = f32>) -> (f32, f32) {
     (lo - pad, hi + pad)
 }
 
-fn trajectories_png(world: &World, path: &Path, n: usize) -> Result<()> {
-    let d = &world.desc;
-    let (idx, data) = first_written(world, n, &[ArrayKind::Trajectories])?;
+fn trajectories_png(reader: &Reader, path: &Path, n: usize) -> Result<()> {
+    let d = reader.desc();
+    let (idx, data) = first_written(reader, n, &[ArrayKind::Trajectories])?;
     let t = d.t as usize;
     let o = d.n_obs as usize;
     let root = BitMapBackend::new(path, (1000, 280 * o as u32 + 40)).into_drawing_area();
@@ -160,9 +168,9 @@ fn quantile(sorted: &[f32], q: f64) -> f32 {
     (sorted[i] as f64 * (1.0 - f) + sorted[j] as f64 * f) as f32
 }
 
-fn irfs_png(world: &World, path: &Path, n: usize) -> Result<usize> {
-    let d = &world.desc;
-    let (idx, data) = first_written(world, n, &[ArrayKind::Irfs])?;
+fn irfs_png(reader: &Reader, path: &Path, n: usize) -> Result<usize> {
+    let d = reader.desc();
+    let (idx, data) = first_written(reader, n, &[ArrayKind::Irfs])?;
     let m = idx.len();
     if m == 0 {
         bail!("no written sample to plot");
@@ -241,10 +249,10 @@ fn irfs_png(world: &World, path: &Path, n: usize) -> Result<usize> {
     Ok(m)
 }
 
-fn theta_png(world: &World, path: &Path, max_points: usize) -> Result<(usize, bool)> {
-    let d = &world.desc;
-    let (theta, mask) = lib(splits::read_theta(world))?;
-    let assignment = Splits::load_assignment(world).ok();
+fn theta_png(reader: &Reader, path: &Path, max_points: usize) -> Result<(usize, bool)> {
+    let d = reader.desc();
+    let (theta, mask) = lib(splits::read_theta(reader.world()))?;
+    let assignment = Splits::load_assignment(reader.world()).ok();
     let p = d.n_params as usize;
     let written: Vec<usize> = mask
         .iter()
@@ -342,16 +350,16 @@ pub fn run(a: &Args) -> Result<()> {
             .next()
             .with_context(|| format!("no world in '{}'", a.dir.display()))?,
     };
-    let world = lib(World::open(&a.dir, &id))?;
+    let reader = lib(Reader::open(&a.dir, &id))?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating '{}'", a.out.display()))?;
     let files = [
         a.out.join(format!("{id}_trajectories.png")),
         a.out.join(format!("{id}_irfs.png")),
         a.out.join(format!("{id}_theta_coverage.png")),
     ];
-    trajectories_png(&world, &files[0], a.trajectories).context("trajectories plot")?;
-    let m = irfs_png(&world, &files[1], a.irf_samples).context("IRF plot")?;
-    let (pts, split) = theta_png(&world, &files[2], a.points).context("theta coverage plot")?;
+    trajectories_png(&reader, &files[0], a.trajectories).context("trajectories plot")?;
+    let m = irfs_png(&reader, &files[1], a.irf_samples).context("IRF plot")?;
+    let (pts, split) = theta_png(&reader, &files[2], a.points).context("theta coverage plot")?;
     println!(
         "{}  ({} trajectories per observable)",
         files[0].display(),

@@ -7,7 +7,6 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use umedata::manifest::Manifest;
 use umedata::splits::{SplitCode, Splits};
-use umedata::storage::dataset::World;
 use umedata::world::ArrayKind;
 use umedata::{Layout, Reader};
 
@@ -222,14 +221,15 @@ fn overlapping_splits_fail() {
 
     // Put one held-out sample into train as well, and record that split consistently in
     // the manifest (counts and hash), so only the overlap itself is wrong.
-    let world = World::open(&dir, "nk").unwrap();
+    let reader = Reader::open(&dir, "nk").unwrap();
+    let world = reader.world();
     let mut m = Manifest::load(&dir).unwrap();
     let rec = m.splits["nk"].clone();
-    let mut a = Splits::load_assignment(&world).unwrap();
+    let mut a = Splits::load_assignment(world).unwrap();
     let i = a.iter().position(|&c| c == SplitCode::OOD_SLICE).unwrap();
     a[i] = SplitCode::TRAIN;
     let s = Splits::from_assignment("nk", a, rec.rule.clone()).unwrap();
-    s.store(&world).unwrap();
+    s.store(world).unwrap();
     m.set_splits(&s).unwrap();
     m.save(&dir).unwrap();
 

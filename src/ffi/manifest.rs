@@ -336,8 +336,8 @@ pub unsafe extern "C" fn ume_manifest_to_json(
     })
 }
 
-/// Releases a string returned by `ume_manifest_to_json` or `ume_splits_to_json`. NULL is a
-/// no-op.
+/// Releases a string returned by `ume_manifest_to_json`, `ume_splits_to_json` or
+/// `ume_dataset_validate`. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn ume_string_free(s: *mut c_char) {
     guard_void("ume_string_free", || {

@@ -1,5 +1,5 @@
 //! The C ABI. This layer only converts arguments, checks pointers and lengths, guards the
-//! panic boundary ([`panic::guard`]) and turns errors into an [`status::ume_status`] plus
+//! panic boundary (`panic::guard`) and turns errors into an [`status::ume_status`] plus
 //! a thread-local message ([`error`]). All logic lives in the safe modules.
 //!
 //! One file per handle type: [`writer`] (`ume_writer`), [`config`] (`ume_writer_config`),
@@ -20,6 +20,7 @@ pub mod reader;
 pub mod rng;
 pub mod splits;
 pub mod status;
+pub mod validate;
 pub mod version;
 pub mod writer;
 

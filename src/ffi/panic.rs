@@ -1,4 +1,4 @@
-//! The panic boundary: every entry point runs its body through [`guard`], so no panic
+//! The panic boundary: every entry point runs its body through `guard`, so no panic
 //! ever unwinds into C, and every error becomes a status plus a thread-local message.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -52,8 +52,8 @@ const _: () = assert!(
 /// - Quantiles (units "quantile", and corner's q) are of the written samples' finite
 ///   theta values, method "lower": the floor(q*(m-1))-th smallest of m values.
 /// - OOD rules in order; a sample selected by several gets the first one's code. slice:
-///   lo <= theta[param] <= hi. corner: at least k of params have theta <= quantile(q) or
-///   theta >= quantile(1-q). interpolation: lo_j <= theta[params[j]] <= hi_j for all j.
+///   `lo <= theta[param] <= hi`. corner: at least k of params have theta <= quantile(q) or
+///   theta >= quantile(1-q). interpolation: `lo_j <= theta[params[j]] <= hi_j` for all j.
 /// - The remaining m samples: counts floor(f*m) per class plus the leftover to the largest
 ///   fractional parts (ties train, val, test), so each count is within 1 of f*m; order
 ///   by a Fisher-Yates shuffle (j = m-1 down to 1, swap with an unbiased draw in [0, j])

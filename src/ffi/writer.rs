@@ -479,7 +479,7 @@ pub unsafe extern "C" fn ume_writer_open(
 /// back. A claim is taken over when: it names this host and a pid that no longer exists,
 /// or that now belongs to a process with another start time (a reused pid); or it names
 /// another host and the same job id as this process (`UME_JOB_ID`, else
-/// `SLURM_ARRAY_JOB_ID`_`SLURM_ARRAY_TASK_ID`[.`SLURM_PROCID`]); or it names another host
+/// `SLURM_ARRAY_JOB_ID`_`SLURM_ARRAY_TASK_ID`, then `.SLURM_PROCID` when set); or it names another host
 /// and its lease ran out. A live writer renews its claims every third of its lease
 /// (a background thread); the lease is `UME_CLAIM_LEASE_SECONDS` from the environment
 /// (3 to 31536000, default 600). A claim of a live process on this host is never taken

@@ -3,8 +3,10 @@
 //! `schemas/manifest.json` (Draft-07) plus the rules Draft-07 cannot express (see
 //! [`Manifest::semantic_violations`]); both are checked on save and on load.
 
-pub mod provenance;
-pub mod schema;
+pub(crate) mod provenance;
+pub(crate) mod schema;
+
+pub use provenance::GitInfo;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,10 +21,39 @@ use crate::splits::{SplitCounts, SplitRecord, Splits};
 use crate::storage::dataset::{World, FORMAT_VERSION};
 use crate::world::{ArrayKind, WorldDesc, WRITTEN};
 use crate::writer::Summary;
-use provenance::GitInfo;
 
 /// File name of the manifest inside a dataset.
 pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The world ids of the dataset at `dataset`: those `manifest` lists when it is given and
+/// lists any, otherwise the sub-directories that open as worlds, sorted. Fails only when
+/// the directory cannot be listed.
+pub fn world_ids(dataset: &Path, manifest: Option<&Manifest>) -> Result<Vec<String>> {
+    if let Some(m) = manifest {
+        if !m.simulators.is_empty() {
+            return Ok(m.simulators.keys().cloned().collect());
+        }
+    }
+    let io = |e: std::io::Error| {
+        Error::new(
+            ErrorKind::Io,
+            format!("cannot list dataset directory '{}': {e}", dataset.display()),
+        )
+    };
+    let mut ids = Vec::new();
+    for e in std::fs::read_dir(dataset).map_err(io)? {
+        let e = e.map_err(io)?;
+        if e.path().join("zarr.json").is_file() || e.path().join(".zgroup").is_file() {
+            if let Some(name) = e.file_name().to_str() {
+                if World::open(dataset, name).is_ok() {
+                    ids.push(name.to_string());
+                }
+            }
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
 
 /// The seed record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

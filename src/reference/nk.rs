@@ -39,6 +39,9 @@
 //! `y_shocked[h] − y_baseline[h]` for `h = 0..H`: the path after a one-standard-deviation
 //! impulse `ε_j = 1` at `h = 0`, minus the path without it, both from the steady state.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
 use serde_json::{json, Value};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -671,6 +674,46 @@ impl Config {
     pub fn rejections(&self, global_seed: u64, i: u64) -> Result<Rejections> {
         let mut rng = SampleRng::new(global_seed, i);
         Ok(self.draw_theta(&mut rng)?.1)
+    }
+
+    /// Theta-draw rejections summed over samples `0..n` on `threads` threads (0 = one per
+    /// core); cheap: theta draws and solves only. Fails with the first sample's error.
+    pub fn count_rejections(&self, global_seed: u64, n: u64, threads: usize) -> Result<Rejections> {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            threads
+        };
+        let next = AtomicU64::new(0);
+        let total = Mutex::new(Rejections::default());
+        let err = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    let mut mine = Rejections::default();
+                    loop {
+                        let start = next.fetch_add(4096, Ordering::Relaxed);
+                        if start >= n {
+                            break;
+                        }
+                        for i in start..(start + 4096).min(n) {
+                            match self.rejections(global_seed, i) {
+                                Ok(r) => mine.add(r),
+                                Err(e) => {
+                                    *err.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    total.lock().unwrap_or_else(|p| p.into_inner()).add(mine);
+                });
+            }
+        });
+        if let Some(e) = err.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        Ok(total.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Sample `i` of a dataset with global seed `global_seed` (see the module docs).

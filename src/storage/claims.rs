@@ -447,6 +447,7 @@ impl Claims {
     }
 
     /// Renews every file now (what the background thread does every lease / 3).
+    #[cfg(test)]
     pub fn renew_now(&self) -> Result<()> {
         let files = self.files.lock().unwrap_or_else(|p| p.into_inner()).clone();
         for f in files {
@@ -458,11 +459,6 @@ impl Claims {
     /// Shared view of whether this writer lost a claim or its hold.
     pub fn lost_flag(&self) -> LostFlag {
         self.lost.clone()
-    }
-
-    /// The hold file (for tests and messages).
-    pub fn hold_file(&self) -> &Path {
-        &self.hold
     }
 
     /// Removes this writer's files (and the directories if now empty).

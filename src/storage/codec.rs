@@ -72,7 +72,7 @@ impl Codec {
 
     /// The bytes-to-bytes codecs for float32 (typesize 4) or uint8 (typesize 1) data,
     /// followed by a crc32c checksum when `checksum` is set.
-    pub fn chain(
+    pub(crate) fn chain(
         self,
         level: i32,
         typesize: usize,

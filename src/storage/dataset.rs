@@ -84,14 +84,16 @@ impl Default for StorageOptions {
     }
 }
 
-/// An opened world: its description and its arrays.
+/// An opened world: its description and its arrays. Opaque outside the crate: get one
+/// from [`crate::Reader::world`] or [`crate::Writer::world`] and pass it to
+/// [`crate::Splits`] and [`crate::Manifest`] functions.
 pub struct World {
     /// Dataset root on disk.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// Dimensions and names.
-    pub desc: WorldDesc,
+    pub(crate) desc: WorldDesc,
     /// Samples per chunk.
-    pub chunk_samples: u64,
+    pub(crate) chunk_samples: u64,
     /// Per data array, its inner chunks (sharded arrays only): to decode and verify one
     /// inner chunk on its own, and to build shards without zarrs' extra copies.
     inner: [Option<Inner>; 4],
@@ -100,13 +102,13 @@ pub struct World {
     /// Samples per chunk of the `written` mask, from its own metadata.
     mask_chunk: u64,
     /// Codec name as recorded in the world attributes (`blosc-lz4`, ...).
-    pub codec: String,
+    pub(crate) codec: String,
     /// `theta`, `trajectories`, `irfs`, `shocks`, in [`ArrayKind::ALL`] order.
-    pub arrays: [DataArray; 4],
+    pub(crate) arrays: [DataArray; 4],
     /// The uint8 `written` mask.
-    pub written: DataArray,
+    pub(crate) written: DataArray,
     /// The store they live in.
-    pub store: Arc<AtomicFsStore>,
+    pub(crate) store: Arc<AtomicFsStore>,
 }
 
 fn init_zarrs_config() {
@@ -174,24 +176,25 @@ fn resolve_inner(desc: &WorldDesc, opts: &StorageOptions, chunk_samples: u64) ->
 
 impl World {
     /// Number of chunks along the sample axis.
-    pub fn n_chunks(&self) -> u64 {
+    pub(crate) fn n_chunks(&self) -> u64 {
         self.desc.n_samples.div_ceil(self.chunk_samples)
     }
 
     /// Samples held by chunk `c` (the last one may be short).
-    pub fn samples_in_chunk(&self, c: u64) -> u64 {
+    pub(crate) fn samples_in_chunk(&self, c: u64) -> u64 {
         let start = c * self.chunk_samples;
         (self.desc.n_samples - start).min(self.chunk_samples)
     }
 
     /// The array of `kind`.
-    pub fn array(&self, kind: ArrayKind) -> &DataArray {
+    pub(crate) fn array(&self, kind: ArrayKind) -> &DataArray {
         &self.arrays[ArrayKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)]
     }
 
     /// Creates (or with `overwrite`, replaces) a world in the dataset at `root`. A world
     /// held by a live writer is never replaced (see [`crate::storage::claims`]).
-    pub fn create(
+    #[cfg(test)]
+    pub(crate) fn create(
         root: &Path,
         desc: &WorldDesc,
         opts: &StorageOptions,
@@ -203,7 +206,7 @@ impl World {
     /// [`World::create`], holding the world (with a lease of `lease` seconds) from before
     /// the existing one is checked until the returned claims are dropped: what a writer
     /// does, so that no other process replaces the world under it.
-    pub fn create_held(
+    pub(crate) fn create_held(
         root: &Path,
         desc: &WorldDesc,
         opts: &StorageOptions,
@@ -319,7 +322,7 @@ impl World {
     }
 
     /// The Zarr format of the world's arrays: 2 or 3.
-    pub fn zarr_format(&self) -> u8 {
+    pub(crate) fn zarr_format(&self) -> u8 {
         match self.written.metadata() {
             zarrs::metadata::ArrayMetadata::V2(_) => 2,
             _ => 3,
@@ -331,7 +334,7 @@ impl World {
     /// adds a crc32c checksum if `checksum`), replacing an earlier array of that name:
     /// chunks first, the array metadata last (then, for Zarr v2, the consolidated
     /// metadata), each file atomically. Positions past `values` hold `fill`.
-    pub fn store_u8_array(
+    pub(crate) fn store_u8_array(
         &self,
         name: &str,
         values: &[u8],
@@ -414,7 +417,7 @@ impl World {
     }
 
     /// Opens an existing world for reading (or resuming).
-    pub fn open(root: &Path, world_id: &str) -> Result<World> {
+    pub(crate) fn open(root: &Path, world_id: &str) -> Result<World> {
         init_zarrs_config();
         if !root.is_dir() {
             return Err(Error::new(
@@ -517,7 +520,7 @@ impl World {
     /// metadata, and chunk `c` of every array for each `c` of `chunks` (chunks known to
     /// be stored). Empty when the world is whole. A writer checks it at finalize, so that
     /// a world removed or replaced under it is reported instead of a success.
-    pub fn missing_files(&self, chunks: impl IntoIterator<Item = u64>) -> Vec<PathBuf> {
+    pub(crate) fn missing_files(&self, chunks: impl IntoIterator<Item = u64>) -> Vec<PathBuf> {
         let v2 = matches!(self.written.metadata(), zarrs::array::ArrayMetadata::V2(_));
         let dir = self.root.join(&self.desc.world_id);
         let mut want = vec![dir.join(if v2 { ".zgroup" } else { "zarr.json" })];
@@ -541,7 +544,7 @@ impl World {
     }
 
     /// Bytes stored for the chunks of `array` (metadata excluded).
-    pub fn stored_bytes(&self, array: &DataArray) -> Result<u64> {
+    pub(crate) fn stored_bytes(&self, array: &DataArray) -> Result<u64> {
         use zarrs::storage::ListableStorageTraits;
         let path = array.path().as_str().trim_start_matches('/');
         let prefix =
@@ -565,8 +568,18 @@ impl World {
         Ok(total)
     }
 
+    /// Stored size in bytes of chunk `c` of `array`, `None` when it is not stored.
+    pub(crate) fn chunk_stored_bytes(&self, array: &DataArray, c: u64) -> Result<Option<u64>> {
+        let mut idx = vec![0u64; array.shape().len()];
+        idx[0] = c;
+        let key = array.chunk_key(&idx);
+        self.store
+            .size_key(&key)
+            .map_err(|e| from_storage(&format!("measuring chunk {c} of {}", array.path()), e))
+    }
+
     /// Reads chunk `c` of `array` as float32 (or uint8 widened), fill value where absent.
-    pub fn read_chunk_f32(&self, array: &DataArray, c: u64) -> Result<Vec<f32>> {
+    pub(crate) fn read_chunk_f32(&self, array: &DataArray, c: u64) -> Result<Vec<f32>> {
         let mut idx = vec![0u64; array.shape().len()];
         idx[0] = c;
         array
@@ -576,14 +589,14 @@ impl World {
 
     /// Samples per inner chunk (of trajectories; all data arrays share it when umedata
     /// wrote them); equal to `chunk_samples` when the arrays are not sharded.
-    pub fn inner_chunk_samples(&self) -> u64 {
+    pub(crate) fn inner_chunk_samples(&self) -> u64 {
         self.read_unit_samples(1)
     }
 
     /// Samples per read unit of data array `a`, from its own metadata: its inner chunk
     /// when it is sharded the way umedata shards, else its chunk length along the sample
     /// axis.
-    pub fn read_unit_samples(&self, a: usize) -> u64 {
+    pub(crate) fn read_unit_samples(&self, a: usize) -> u64 {
         let layout = &self.layouts[a];
         match &self.inner[a] {
             Some(i) if layout.native => i.shape[0].get(),
@@ -592,28 +605,23 @@ impl World {
     }
 
     /// Samples per chunk of data array `a` along the sample axis, from its own metadata.
-    pub fn array_chunk_samples(&self, a: usize) -> u64 {
+    pub(crate) fn array_chunk_samples(&self, a: usize) -> u64 {
         self.layouts[a].chunk[0]
     }
 
     /// Chunk shape of data array `a` (of its shards when sharded), from its own metadata.
-    pub fn array_chunk_shape(&self, a: usize) -> &[u64] {
+    pub(crate) fn array_chunk_shape(&self, a: usize) -> &[u64] {
         &self.layouts[a].chunk
     }
 
     /// Codec of data array `a` as found in its metadata, in the names of the world
     /// attributes (`blosc-lz4`, `zstd`, `gzip`, `none`, ...).
-    pub fn array_codec(&self, a: usize) -> &str {
+    pub(crate) fn array_codec(&self, a: usize) -> &str {
         &self.layouts[a].codec
     }
 
-    /// Data type of data array `a` as found in its metadata (`float32`, `float64`, ...).
-    pub fn array_dtype(&self, a: usize) -> &str {
-        self.layouts[a].dtype.name()
-    }
-
     /// Samples per chunk of the `written` mask, from its own metadata.
-    pub fn mask_chunk_samples(&self) -> u64 {
+    pub(crate) fn mask_chunk_samples(&self) -> u64 {
         self.mask_chunk
     }
 
@@ -622,7 +630,7 @@ impl World {
     /// inner chunks) of `chunk_samples` whole samples, and a uint8 mask chunked alike.
     /// Worlds written by other tools may be read, but writing into them with the world
     /// attribute's chunking could corrupt them.
-    pub fn layout_problem(&self) -> Option<String> {
+    pub(crate) fn layout_problem(&self) -> Option<String> {
         let world = &self.desc.world_id;
         for (a, kind) in ArrayKind::ALL.iter().enumerate() {
             let l = &self.layouts[a];
@@ -650,7 +658,7 @@ impl World {
     /// buffers exactly: every value of its data type must be representable. float32,
     /// (u)int8 and (u)int16 go to both; float64 and (u)int32 only to float64; any other
     /// data type is refused.
-    pub fn check_output_type(&self, a: usize, to_f64: bool) -> Result<()> {
+    pub(crate) fn check_output_type(&self, a: usize, to_f64: bool) -> Result<()> {
         let dtype = &self.layouts[a].dtype;
         let ok = match dtype {
             Dtype::F32 | Dtype::I8 | Dtype::U8 | Dtype::I16 | Dtype::U16 => true,
@@ -680,7 +688,7 @@ impl World {
 
     /// Inner chunk shape of data array `a` (sample axis first), `None` when it is not
     /// sharded.
-    pub fn inner_chunk_shape(&self, a: usize) -> Option<Vec<u64>> {
+    pub(crate) fn inner_chunk_shape(&self, a: usize) -> Option<Vec<u64>> {
         self.inner[a]
             .as_ref()
             .map(|i| i.shape.iter().map(|d| d.get()).collect())
@@ -689,7 +697,7 @@ impl World {
     /// How to build shards of data array `a` by hand ([`crate::storage::shard`]); `None` when it
     /// is not sharded or its shard index is not the `[bytes(little), crc32c]` at the end
     /// that [`crate::storage::shard::encode_shard`] writes (a world made by another tool).
-    pub fn shard_layout(&self, a: usize) -> Option<InnerLayout<'_>> {
+    pub(crate) fn shard_layout(&self, a: usize) -> Option<InnerLayout<'_>> {
         let inner = self.inner[a].as_ref().filter(|i| i.standard_index)?;
         Some(InnerLayout {
             codecs: &inner.codecs,
@@ -702,7 +710,8 @@ impl World {
 
     /// Reads read unit `u` (see [`Self::read_unit_samples`]) of data array `a` as
     /// float32, NaN where nothing is stored. Only for float32 arrays.
-    pub fn read_unit_f32(&self, a: usize, u: u64) -> Result<Vec<f32>> {
+    #[cfg(test)]
+    pub(crate) fn read_unit_f32(&self, a: usize, u: u64) -> Result<Vec<f32>> {
         match self.read_unit(a, u)? {
             UnitRead::Data(Unit::F32(v)) => Ok(v),
             UnitRead::Data(Unit::F64(_)) => Err(self
@@ -717,6 +726,7 @@ impl World {
     }
 
     /// Elements of read unit `u` of data array `a` (the last unit may be short).
+    #[cfg(test)]
     fn unit_len(&self, a: usize, u: u64) -> usize {
         let us = self.read_unit_samples(a);
         let n = us.min(self.desc.n_samples.saturating_sub(u * us));
@@ -743,7 +753,7 @@ impl World {
     /// value is NaN (what umedata writes: it stores every chunk, so an absent one is
     /// lost data); with a numeric fill value (zarr-python's default 0, whose writers
     /// omit chunks equal to it) it reads as that fill value, as Zarr defines.
-    pub fn read_unit(&self, a: usize, u: u64) -> Result<UnitRead> {
+    pub(crate) fn read_unit(&self, a: usize, u: u64) -> Result<UnitRead> {
         let array = &self.arrays[a];
         let layout = &self.layouts[a];
         if !layout.native {
@@ -973,7 +983,7 @@ impl World {
     /// The `written` mask of samples `[start, start + count)`, read in the mask's own
     /// chunks, each decoded whole so that its checksum is verified. `count` is clipped
     /// to the end of the world.
-    pub fn read_mask_range(&self, start: u64, count: u64) -> Result<Vec<u8>> {
+    pub(crate) fn read_mask_range(&self, start: u64, count: u64) -> Result<Vec<u8>> {
         let end = start.saturating_add(count).min(self.desc.n_samples);
         let mut out = Vec::with_capacity(end.saturating_sub(start) as usize);
         if start >= end {
@@ -1011,7 +1021,7 @@ impl World {
 
     /// The `written` mask of the samples of chunk `c` (chunks of `chunk_samples`, the
     /// world attribute): `samples_in_chunk(c)` values, read in the mask's own chunks.
-    pub fn read_mask_chunk(&self, c: u64) -> Result<Vec<u8>> {
+    pub(crate) fn read_mask_chunk(&self, c: u64) -> Result<Vec<u8>> {
         self.read_mask_range(c * self.chunk_samples, self.samples_in_chunk(c))
     }
 }

@@ -15,11 +15,11 @@
 //! Peak memory ≈ (max_open_chunks + callers + threads) × chunk bytes.
 //!
 //! # Durability order
-//! The data chunks of a chunk index are stored (atomically, see [`crate::storage::store`]) before the
+//! The data chunks of a chunk index are stored (atomically, see `storage::store`) before the
 //! `written` mask chunk that claims them, so the mask never claims a sample that is not on
 //! disk. In durable mode (the default) the workers rename new data chunks into place without
 //! waiting for the disk (a chunk that replaces one is fsynced before its rename, see
-//! [`crate::storage::store::SyncMode::Deferred`]); a sync thread takes every chunk stored meanwhile,
+//! the store's deferred sync mode); a sync thread takes every chunk stored meanwhile,
 //! fdatasyncs those data files, fsyncs their directories, and only then stores the mask
 //! chunks that claim them (each fsynced before its rename). So the mask never claims a
 //! sample a power loss could take away, while the compression workers never wait for the
@@ -62,7 +62,7 @@ pub struct WriterOptions {
     pub rewrite: bool,
     /// Lease of this writer's hold on the world and claims on its chunks, in seconds: they
     /// are renewed every third of it, and another host may take them over once they were
-    /// not renewed for that long (see [`crate::storage::claims`]). 0 = the environment variable
+    /// not renewed for that long (see the claims module of the storage layer). 0 = the environment variable
     /// `UME_CLAIM_LEASE_SECONDS`, else 600.
     pub claim_lease_seconds: u64,
 }
@@ -77,7 +77,7 @@ pub const MAX_OPEN_CHUNKS: usize = 1 << 16;
 
 impl WriterOptions {
     /// Checks the writer's own bounds (threads, open chunks) before anything is created;
-    /// the storage choices are checked against the world by [`World::create`].
+    /// the storage choices are checked against the world when the world is created.
     pub fn validate(&self) -> Result<()> {
         if self.threads > MAX_THREADS {
             return Err(Error::invalid(format!(
@@ -223,7 +223,7 @@ struct Shared {
     /// Shard-building memory of the threads that store chunks, reused from chunk to chunk
     /// (one per thread storing at the same time; freed with the writer).
     scratch: Mutex<Vec<ShardScratch>>,
-    /// Set when this writer lost its hold or a claim (see [`crate::storage::claims`]): nothing
+    /// Set when this writer lost its hold or a claim (see the claims module of the storage layer): nothing
     /// more is stored, the range may be someone else's now.
     claims_lost: Option<crate::storage::claims::LostFlag>,
 }
@@ -273,7 +273,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Writer {
     /// Creates the world `desc` in the dataset at `path` and returns a writer for it.
-    /// The world is held (see [`crate::storage::claims`]) until the writer is finalized or dropped:
+    /// The world is held (see the claims module of the storage layer) until the writer is finalized or dropped:
     /// no create with `overwrite`, in this process or another, replaces it meanwhile; and
     /// an existing world that another live writer holds is not replaced.
     pub fn create(path: &Path, desc: &WorldDesc, opts: &WriterOptions) -> Result<Writer> {
@@ -307,7 +307,7 @@ impl Writer {
     /// many processes (MPI ranks, array tasks) write disjoint ranges of one world at once.
     /// The range must be chunk-aligned (start a multiple of the chunk length, end too or
     /// the world's end) so no two processes ever share a chunk; ranges that overlap a
-    /// range another live writer holds are refused (see [`crate::storage::claims`]).
+    /// range another live writer holds are refused (see the claims module of the storage layer).
     pub fn open_range(
         path: &Path,
         world_id: &str,
