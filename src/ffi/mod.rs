@@ -192,6 +192,58 @@ unsafe fn try_slice_out<'a, T>(
     Ok(Some(unsafe { std::slice::from_raw_parts_mut(ptr, len) }))
 }
 
+/// The caller's sample buffer of `len` elements, checked only for what the core cannot
+/// check: NULL, alignment and a length that fits in memory. Its length against the world's
+/// shapes is the core's check (`Writer::write_sample`, `Reader::read_range`), done once,
+/// there, before anything is read or written.
+///
+/// # Safety
+/// A non-NULL `ptr` is valid for reads of `len` elements.
+unsafe fn try_buffer<'a, T>(ptr: *const T, len: usize, name: &str) -> Result<&'a [T]> {
+    if ptr.is_null() {
+        return Err(null(name));
+    }
+    check_fits::<T>(len, name)?;
+    check_aligned(ptr, name)?;
+    // SAFETY: non-NULL, aligned, at most isize::MAX bytes, and the caller guarantees `len`
+    // readable elements.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Like [`try_buffer`] for an output buffer; NULL with length 0 means "skip this array".
+///
+/// # Safety
+/// A non-NULL `ptr` is valid for writes of `len` elements.
+unsafe fn try_buffer_out<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    name: &str,
+) -> Result<Option<&'a mut [T]>> {
+    if ptr.is_null() {
+        return if len == 0 { Ok(None) } else { Err(null(name)) };
+    }
+    check_fits::<T>(len, name)?;
+    check_aligned(ptr, name)?;
+    // SAFETY: non-NULL, aligned, at most isize::MAX bytes, and the caller guarantees `len`
+    // writable elements.
+    Ok(Some(unsafe { std::slice::from_raw_parts_mut(ptr, len) }))
+}
+
+/// A buffer of `len` elements of `T` can exist (at most isize::MAX bytes).
+fn check_fits<T>(len: usize, name: &str) -> Result<()> {
+    let fits = len
+        .checked_mul(std::mem::size_of::<T>())
+        .is_some_and(|b| b <= isize::MAX as usize);
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::LengthMismatch,
+            format!("{name} buffer length {len} is larger than any buffer can be"),
+        ))
+    }
+}
+
 fn check_aligned<T>(ptr: *const T, name: &str) -> Result<()> {
     if (ptr as usize) % std::mem::align_of::<T>() != 0 {
         return Err(Error::invalid(format!(

@@ -5,11 +5,10 @@ use std::path::Path;
 
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
-use super::{register_handle, try_handle, try_out, try_slice_out, try_str, unregister_handle};
+use super::{register_handle, try_buffer_out, try_handle, try_out, try_str, unregister_handle};
 use crate::convert::Float;
 use crate::error::Result;
 use crate::reader::Reader;
-use crate::world::ArrayKind;
 
 /// An open dataset world for reading (opaque). Thread-safe for concurrent reads.
 /// Created by `ume_reader_open`, released by `ume_reader_free`.
@@ -135,22 +134,14 @@ unsafe fn read<T: Float>(
     // SAFETY: NULL-checked; a non-NULL handle comes from ume_reader_open.
     let r = &unsafe { try_handle(reader, "reader") }?.inner;
     let layout = super::flags::layout(layout)?;
-    let d = r.desc();
-    // Validates the range before any length is multiplied by it (checked, no allocation).
-    r.check_range(start, count)?;
-    let want = |k: ArrayKind| d.range_len(k, count);
-    // SAFETY: each buffer is checked for NULL, length and alignment before use.
+    // SAFETY: each buffer is checked for NULL, alignment and size; the range and the
+    // lengths against the world's shapes are checked by the reader before it writes.
     let out = unsafe {
         [
-            try_slice_out(theta, theta_len, want(ArrayKind::Theta)?, "theta")?,
-            try_slice_out(
-                traj,
-                traj_len,
-                want(ArrayKind::Trajectories)?,
-                "trajectories",
-            )?,
-            try_slice_out(irfs, irfs_len, want(ArrayKind::Irfs)?, "irfs")?,
-            try_slice_out(shocks, shocks_len, want(ArrayKind::Shocks)?, "shocks")?,
+            try_buffer_out(theta, theta_len, "theta")?,
+            try_buffer_out(traj, traj_len, "trajectories")?,
+            try_buffer_out(irfs, irfs_len, "irfs")?,
+            try_buffer_out(shocks, shocks_len, "shocks")?,
         ]
     };
     r.read_range(start, count, layout, out)

@@ -6,11 +6,12 @@ use std::path::Path;
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
 use super::{
-    register_handle, try_handle, try_names, try_out, try_ref, try_slice, try_str, unregister_handle,
+    register_handle, try_buffer, try_handle, try_names, try_out, try_ref, try_str,
+    unregister_handle,
 };
 use crate::convert::Float;
 use crate::error::{Error, Result};
-use crate::world::{ArrayKind, WorldDesc};
+use crate::world::WorldDesc;
 use crate::writer::{ArrayStats, SampleRef, Summary, Writer, WriterOptions};
 
 /// An open writer for one dataset world (opaque). Thread-safe: any number of threads may
@@ -270,30 +271,14 @@ unsafe fn write_sample<T: Float>(
     // SAFETY: checked to be a live handle.
     let w = &unsafe { try_handle(w, "writer") }?.inner;
     let layout = super::flags::layout(layout)?;
-    let d = w.desc();
-    if i >= d.n_samples {
-        return Err(Error::new(
-            crate::error::ErrorKind::OutOfRange,
-            format!("sample index {i} out of range [0, {})", d.n_samples),
-        ));
-    }
-    // SAFETY: each buffer is checked for NULL, length and alignment before use.
+    // SAFETY: each buffer is checked for NULL, alignment and size; the index and the
+    // lengths against the world's shapes are checked by the writer before it reads them.
     let sample = unsafe {
         SampleRef {
-            theta: try_slice(theta, theta_len, d.sample_len(ArrayKind::Theta), "theta")?,
-            trajectories: try_slice(
-                traj,
-                traj_len,
-                d.sample_len(ArrayKind::Trajectories),
-                "trajectories",
-            )?,
-            irfs: try_slice(irfs, irfs_len, d.sample_len(ArrayKind::Irfs), "irfs")?,
-            shocks: try_slice(
-                shocks,
-                shocks_len,
-                d.sample_len(ArrayKind::Shocks),
-                "shocks",
-            )?,
+            theta: try_buffer(theta, theta_len, "theta")?,
+            trajectories: try_buffer(traj, traj_len, "trajectories")?,
+            irfs: try_buffer(irfs, irfs_len, "irfs")?,
+            shocks: try_buffer(shocks, shocks_len, "shocks")?,
         }
     };
     w.write_sample(i, layout, sample)
