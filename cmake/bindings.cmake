@@ -170,9 +170,10 @@ if(UMEDATA_INSTALL)
     "${CMAKE_BINARY_DIR}/umedataConfig.cmake"
     INSTALL_DESTINATION "${UMEDATA_CMAKE_DIR}"
     PATH_VARS CMAKE_INSTALL_LIBDIR CMAKE_INSTALL_INCLUDEDIR)
-  # 0.x: a minor version may break the ABI, so only the same MAJOR.MINOR is compatible.
+  # The ABI policy (README): within a major version a minor only adds, so a program
+  # asking for 0.2 is served by 0.3 (tests/consumer asks for 0.2), not by 1.x.
   write_basic_package_version_file("${CMAKE_BINARY_DIR}/umedataConfigVersion.cmake"
-    VERSION "${PROJECT_VERSION}" COMPATIBILITY SameMinorVersion)
+    VERSION "${PROJECT_VERSION}" COMPATIBILITY SameMajorVersion)
   install(FILES "${CMAKE_BINARY_DIR}/umedataConfig.cmake"
                 "${CMAKE_BINARY_DIR}/umedataConfigVersion.cmake"
     DESTINATION "${UMEDATA_CMAKE_DIR}")

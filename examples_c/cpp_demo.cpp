@@ -10,8 +10,10 @@
 //   sample i % 3 == 1: std::span<const double> (C++20; raw double pointers without <span>)
 //   sample i % 3 == 2: raw float pointers, the doubles rounded to float here (round to
 //                      nearest, exactly what the library does with double input)
-// then checks that errors arrive as umedata::Error with the right status, and reads every
-// sample back through umedata::Reader.
+// The options go through umedata::Config (the opaque, growable ume_writer_config and
+// ume_writer_create_with_config). It then checks that errors arrive as umedata::Error with
+// the right status (bad Config values at the setter, not at create), the library version
+// check, and reads every sample back through umedata::Reader.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -149,16 +151,73 @@ bool expect_error(const char *what, ume_status expected, F &&f) {
   return false;
 }
 
+// umedata::Config: bad values throw at the setter (naming the value), a moved-from Config
+// is refused instead of meaning "the defaults", the frozen Options still work (converted
+// to a Config), and the library version check accepts this library and refuses others.
+bool check_config(const std::string &out_dir, const umedata::World &world) {
+  std::printf("cpp_demo: umedata::Config checks its values at once\n");
+  bool ok = true;
+  umedata::Config c;
+  ok &= expect_error("Config::chunking(16, 5)", UME_ERR_INVALID_ARGUMENT,
+                     [&] { c.chunking(16, 5); });
+  ok &= expect_error("Config::codec(9)", UME_ERR_INVALID_ARGUMENT, [&] { c.codec(9); });
+  ok &= expect_error("Config::codec(Codec::Zstd, 42)", UME_ERR_INVALID_ARGUMENT,
+                     [&] { c.codec(umedata::Codec::Zstd, 42); });
+  ok &= expect_error("Config::zarr_format(4)", UME_ERR_INVALID_ARGUMENT,
+                     [&] { c.zarr_format(4); });
+  ok &= expect_error("Config::claim_lease(1)", UME_ERR_INVALID_ARGUMENT,
+                     [&] { c.claim_lease(1); });
+  ok &= expect_error("Config::flag(99)", UME_ERR_INVALID_ARGUMENT, [&] { c.flag(99); });
+  c.chunking(16, 4).claim_lease(60).zarr_format(2).threads(1, 4);  // good values chain
+
+  umedata::Config moved = std::move(c);
+  if (c.get() != nullptr || moved.get() == nullptr) {
+    std::fprintf(stderr, "cpp_demo: moving a Config did not transfer the handle\n");
+    ok = false;
+  }
+  // Never reached C: the message is the wrapper's, and nothing is created.
+  ok &= expect_error("Writer::create with a moved-from Config", UME_ERR_NULL_ARGUMENT,
+                     [&] { (void)umedata::Writer::create(out_dir, world, c); });
+  ok &= expect_error("a setter of a moved-from Config", UME_ERR_NULL_ARGUMENT,
+                     [&] { c.overwrite(); });
+
+  // The 0.2 struct still compiles and is converted field by field through the setters.
+  umedata::Options old;
+  old.codec = 9;
+  ok &= expect_error("Writer::create with Options{codec = 9}", UME_ERR_INVALID_ARGUMENT,
+                     [&] { (void)umedata::Writer::create(out_dir, world, old); });
+
+  // The version rule of the README ("ABI policy"): same major, minor >= the header's.
+  struct Case {
+    const char *lib;
+    bool want;
+  };
+  const Case cases[] = {{"0.3.0", true},  {"0.3.7", true},   {"0.4.0", true},  {"0.12.1", true},
+                        {"0.3", true},    {"0.2.9", false},  {"1.3.0", false}, {"", false},
+                        {"x.3.0", false}, {"0.x.0", false},  {"03", false},    {nullptr, false}};
+  for (const Case &k : cases) {
+    if (umedata::detail::version_compatible(k.lib, 0, 3) != k.want) {
+      std::fprintf(stderr, "cpp_demo: version_compatible(\"%s\", 0, 3) is not %d\n",
+                   k.lib ? k.lib : "(null)", k.want);
+      ok = false;
+    }
+  }
+  umedata::check_version();  // this library serves this header (throws otherwise)
+  std::printf("  version check: library %s serves header %s\n", umedata::version().c_str(),
+              UME_VERSION_STRING);
+  return ok;
+}
+
 int run(const std::string &out_dir, std::uint64_t n, std::uint64_t chunk, bool overwrite) {
   umedata::World world("nk", n, T, H, N_PARAMS, N_SHOCKS, N_OBS);
   world.param_names = {"beta", "sigma", "phi_pi", "phi_y", "rho_i", "rho_a", "sigma_a", "sigma_m"};
   world.shock_names = {"monetary", "technology", "cost_push"};
   world.obs_names = {"output", "inflation", "rate"};
-  umedata::Options opts;
-  opts.chunk_samples = chunk;
-  opts.overwrite = overwrite ? 1 : 0;
+  // A chain on a temporary, moved into `config` (Config is move-only).
+  umedata::Config config = umedata::Config().chunking(chunk).overwrite(overwrite);
+  config.codec(umedata::Codec::BloscLz4, -1).checksum().fsync();  // the defaults, said aloud
 
-  umedata::Writer created = umedata::Writer::create(out_dir, world, opts);
+  umedata::Writer created = umedata::Writer::create(out_dir, world, config);
   umedata::Writer w = std::move(created);  // move-only: `created` is now empty
   if (created || !w) {
     std::fprintf(stderr, "cpp_demo: moving a Writer did not transfer the handle\n");
@@ -202,6 +261,9 @@ int run(const std::string &out_dir, std::uint64_t n, std::uint64_t chunk, bool o
                      [&] { w.write_sample(0, s.theta, short_traj, s.irfs, s.shocks); });
   ok &= expect_error("Reader::open of a missing world", UME_ERR_NOT_FOUND,
                      [&] { (void)umedata::Reader::open(out_dir, "no_such_world"); });
+  ok &= expect_error("Writer::open of a missing world", UME_ERR_NOT_FOUND,
+                     [&] { (void)umedata::Writer::open(out_dir, "no_such_world", config); });
+  ok &= check_config(out_dir, world);
 
   const umedata::Summary sum = w.finalize();
   std::printf("cpp_demo: wrote %s/nk (umedata %s): %llu of %llu samples, trajectories "

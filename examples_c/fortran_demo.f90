@@ -9,6 +9,8 @@
 ! Even samples are written from real(c_double) arrays, odd ones from real(c_float) copies
 ! (rounded to nearest here, as the library rounds doubles), so both overloads are used; the
 ! stored float32 values must equal the C demo's bit for bit (CTest compares the datasets).
+! The options go through the module to the opaque ume_writer_config (checked option by
+! option); the demo checks that bad options fail at their C setter and the version check.
 !
 ! Reproducibility: compile with -ffp-contract=off (no fused multiply-add, as the C demo)
 ! and -fwrapv (splitmix64 needs wrapping 64-bit integer arithmetic; Fortran has no
@@ -84,7 +86,7 @@ program fortran_demo
   call ume_writer_create(w, trim(out_dir), 'nk', n_samples=n, T=T, H=H, n_params=NP, &
                          n_shocks=NS, n_obs=NO, param_names=PARAM_NAMES, &
                          shock_names=SHOCK_NAMES, obs_names=OBS_NAMES, chunk_samples=chunk, &
-                         overwrite=overwrite, stat=stat)
+                         overwrite=overwrite, claim_lease=600, rewrite=.false., stat=stat)
   if (stat /= UME_OK) then
     write (error_unit, '(a)') 'fortran_demo: '//ume_error_message()
     error stop 1
@@ -118,6 +120,37 @@ program fortran_demo
   call expect(stat, UME_ERR_LENGTH_MISMATCH, 'traj(n_obs, T), transposed')
   call ume_writer_write_sample(w, 0, theta, traj, irfs, shocks, stat=stat)
   call expect(stat, UME_ERR_ALREADY_WRITTEN, 'sample 0 again')
+
+  ! ---- options go through ume_writer_config: a bad one fails at its setter ----
+  write (*, '(a)') 'fortran_demo: options are checked by the ume_writer_config setters'
+  call create_bad(stat, codec=9)
+  call expect(stat, UME_ERR_INVALID_ARGUMENT, 'codec=9')
+  call expect_message('ume_writer_config_set_codec: codec 9')
+  call create_bad(stat, chunk_samples=16, inner_chunk_samples=5)
+  call expect(stat, UME_ERR_INVALID_ARGUMENT, 'chunk_samples=16, inner_chunk_samples=5')
+  call expect_message('ume_writer_config_set_chunking: inner_chunk_samples 5')
+  call create_bad(stat, zarr_format=4)
+  call expect(stat, UME_ERR_INVALID_ARGUMENT, 'zarr_format=4')
+  call expect_message('ume_writer_config_set_zarr_format: zarr_format is 4')
+  call create_bad(stat, claim_lease=1)
+  call expect(stat, UME_ERR_INVALID_ARGUMENT, 'claim_lease=1')
+  call expect_message('ume_writer_config_set_claim_lease: claim_lease_seconds is 1')
+  call create_bad(stat, n_threads=-1)
+  call expect(stat, UME_ERR_INVALID_ARGUMENT, 'n_threads=-1')
+  call expect_message('ume_writer_create: n_threads is -1, expected a value >= 0')
+
+  ! ---- the version check (README, "ABI policy"): same major, minor >= the module's ----
+  call ume_check_version(stat)
+  call expect(stat, UME_OK, 'ume_check_version')
+  if (.not. ume_version_compatible(ume_version(), UME_VERSION_MAJOR, UME_VERSION_MINOR)) &
+    error stop 'fortran_demo: this library does not pass its own version check'
+  if (.not. (ume_version_compatible('0.3.0', 0, 3) .and. ume_version_compatible('0.4.1', 0, 3) &
+             .and. ume_version_compatible('0.12', 0, 3)) .or. &
+      ume_version_compatible('0.2.9', 0, 3) .or. ume_version_compatible('1.3.0', 0, 3) .or. &
+      ume_version_compatible('', 0, 3) .or. ume_version_compatible('0.x.0', 0, 3) .or. &
+      ume_version_compatible('.3.0', 0, 3) .or. ume_version_compatible('03', 0, 3)) &
+    error stop 'fortran_demo: ume_version_compatible does not follow the ABI policy'
+  write (*, '(a)') '  version check: library '//ume_version()//' serves this module'
 
   call ume_writer_finalize(w, summary, stat=stat)
   if (stat /= UME_OK) then
@@ -188,6 +221,31 @@ contains
     write (*, '(a, i0, a)') '  '//what//' -> stat ', got, ' ('//ume_status_string(got)//'): ' &
         //ume_error_message()
   end subroutine expect
+
+  !> ume_writer_create of a world 'bad' with one bad option: must fail before anything is
+  !> created.
+  subroutine create_bad(stat, codec, chunk_samples, inner_chunk_samples, zarr_format, &
+                        claim_lease, n_threads)
+    integer, intent(out) :: stat
+    integer, intent(in), optional :: codec, chunk_samples, inner_chunk_samples, zarr_format, &
+                                     claim_lease, n_threads
+    type(ume_writer) :: bad
+    call ume_writer_create(bad, trim(out_dir), 'bad', n_samples=16, T=T, H=H, n_params=NP, &
+                           n_shocks=NS, n_obs=NO, codec=codec, chunk_samples=chunk_samples, &
+                           inner_chunk_samples=inner_chunk_samples, zarr_format=zarr_format, &
+                           claim_lease=claim_lease, n_threads=n_threads, stat=stat)
+    call ume_writer_free(bad)
+  end subroutine create_bad
+
+  !> The last error message must start with `want`.
+  subroutine expect_message(want)
+    character(len=*), intent(in) :: want
+    if (index(ume_error_message(), want) /= 1) then
+      write (error_unit, '(a)') 'fortran_demo: message "'//ume_error_message()// &
+          '", expected it to start with "'//want//'"'
+      error stop 1
+    end if
+  end subroutine expect_message
 
   !> The bit patterns of float32 values (exact comparison, no -Wcompare-reals).
   elemental integer(int32) function bits(x)

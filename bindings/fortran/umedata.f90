@@ -5,7 +5,8 @@
 !   real(c_double) :: theta(8), traj(200, 3), irfs(3, 41, 3), shocks(200, 3)
 !   integer :: stat
 !   call ume_writer_create(w, "runs/v1.zarr", "nk", n_samples=100000, T=200, H=40, &
-!                          n_params=8, n_shocks=3, n_obs=3, param_names=names, stat=stat)
+!                          n_params=8, n_shocks=3, n_obs=3, param_names=names, &
+!                          chunk_samples=512, overwrite=.true., stat=stat)
 !   if (stat /= UME_OK) print *, ume_error_message()
 !   do i = 0, 99999                          ! sample ids start at 0, as stored
 !     call simulate(i, theta, traj, irfs, shocks)
@@ -15,6 +16,14 @@
 !   call ume_writer_free(w)
 !
 ! Conventions
+! - Options are optional arguments of ume_writer_create. The module passes them to C
+!   through the opaque, growable ume_writer_config (ume_writer_config_new, one
+!   ume_writer_config_set_* call per option given, ume_writer_create_with_config), never
+!   through the frozen by-value ume_writer_options struct; a bad value fails with the
+!   setter's message (e.g. "ume_writer_config_set_codec: codec 9 is not valid ...").
+! - ume_writer_create and ume_reader_open first check that the library loaded at run time
+!   serves this module: same major version, minor >= UME_VERSION_MINOR (README, "ABI
+!   policy"); otherwise UME_ERR_INVALID_ARGUMENT naming both versions.
 ! - Arrays are passed as they are, column-major, with no transpose: per sample
 !   theta(n_params), traj(T, n_obs), irfs(n_shocks, H+1, n_obs), shocks(T, n_shocks)
 !   (the module passes UME_LAYOUT_F). real(c_double) or real(c_float); storage is float32.
@@ -68,6 +77,15 @@ module umedata
   integer, parameter, public :: UME_CODEC_ZSTD = 2
   integer, parameter, public :: UME_CODEC_NONE = 3
 
+  ! ---- the header this module was written against, and ume_writer_config's on/off options ---
+  integer, parameter, public :: UME_VERSION_MAJOR = 0
+  integer, parameter, public :: UME_VERSION_MINOR = 3
+  integer(c_int32_t), parameter :: UME_CONFIG_OVERWRITE = 1
+  integer(c_int32_t), parameter :: UME_CONFIG_ALLOW_NONFINITE = 2
+  integer(c_int32_t), parameter :: UME_CONFIG_CHECKSUM = 3
+  integer(c_int32_t), parameter :: UME_CONFIG_FSYNC = 4
+  integer(c_int32_t), parameter :: UME_CONFIG_REWRITE = 5
+
   ! ---- C structs (same fields, same order as include/umedata.h) ----------------------------
   !> Dimensions of a world (ume_world_shape).
   type, bind(C), public :: ume_world_shape  ! C: ume_world_shape
@@ -97,21 +115,6 @@ module umedata
     type(ume_array_stats) :: shocks
     integer(c_int64_t) :: chunks_stored_early = 0
   end type ume_summary
-
-  type, bind(C) :: writer_options_c  ! C: ume_writer_options
-    integer(c_int32_t) :: codec
-    integer(c_int32_t) :: clevel
-    integer(c_int64_t) :: chunk_samples
-    integer(c_int32_t) :: n_threads
-    integer(c_int32_t) :: max_open_chunks
-    integer(c_int8_t) :: overwrite
-    integer(c_int8_t) :: allow_nonfinite
-    integer(c_int8_t) :: checksum
-    integer(c_int8_t) :: fsync
-    integer(c_int8_t) :: rewrite
-    integer(c_int8_t) :: zarr_format
-    integer(c_int32_t) :: inner_chunk_samples
-  end type writer_options_c
 
   type, bind(C) :: world_desc_c  ! C: ume_world_desc
     type(c_ptr) :: world_id = c_null_ptr
@@ -144,7 +147,8 @@ module umedata
   public :: ume_writer_create, ume_writer_write_sample, ume_writer_finalize, ume_writer_free
   public :: ume_reader_open, ume_reader_shape, ume_reader_samples_written, ume_reader_is_written
   public :: ume_reader_read, ume_reader_free
-  public :: ume_error_message, ume_status_string, ume_version
+  public :: ume_error_message, ume_status_string, ume_version, ume_check_version
+  public :: ume_version_compatible
 
   !> Writes one sample: theta(n_params), traj(T, n_obs), irfs(n_shocks, H+1, n_obs),
   !> shocks(T, n_shocks), all real(c_double) or all real(c_float).
@@ -187,19 +191,77 @@ module umedata
       integer(c_size_t) :: n
     end function c_strlen
 
-    function c_writer_options_default() bind(C, name='ume_writer_options_default') result(o)
-      import :: writer_options_c
-      type(writer_options_c) :: o
-    end function c_writer_options_default
-
-    function c_writer_create(path, world, opts, out) bind(C, name='ume_writer_create') result(st)
-      import :: c_char, world_desc_c, writer_options_c, c_ptr, c_int
-      character(kind=c_char), intent(in) :: path(*)
-      type(world_desc_c), intent(in) :: world
-      type(writer_options_c), intent(in) :: opts
+    ! ume_writer_config: the options handle (uint32_t/uint64_t arguments as c_int32_t/
+    ! c_int64_t of the same size; the module never passes a negative value to them).
+    function c_config_new(out) bind(C, name='ume_writer_config_new') result(st)
+      import :: c_ptr, c_int
       type(c_ptr), intent(out) :: out
       integer(c_int) :: st
-    end function c_writer_create
+    end function c_config_new
+
+    subroutine c_config_free(config) bind(C, name='ume_writer_config_free')
+      import :: c_ptr
+      type(c_ptr), value :: config
+    end subroutine c_config_free
+
+    function c_config_set_codec(config, codec, clevel) bind(C, name='ume_writer_config_set_codec') &
+        result(st)
+      import :: c_ptr, c_int32_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int32_t), value :: codec, clevel
+      integer(c_int) :: st
+    end function c_config_set_codec
+
+    function c_config_set_chunking(config, chunk_samples, inner_chunk_samples) &
+        bind(C, name='ume_writer_config_set_chunking') result(st)
+      import :: c_ptr, c_int64_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int64_t), value :: chunk_samples, inner_chunk_samples
+      integer(c_int) :: st
+    end function c_config_set_chunking
+
+    function c_config_set_threads(config, n_threads, max_open_chunks) &
+        bind(C, name='ume_writer_config_set_threads') result(st)
+      import :: c_ptr, c_int32_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int32_t), value :: n_threads, max_open_chunks
+      integer(c_int) :: st
+    end function c_config_set_threads
+
+    function c_config_set_flag(config, option, on) bind(C, name='ume_writer_config_set_flag') &
+        result(st)
+      import :: c_ptr, c_int32_t, c_int8_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int32_t), value :: option
+      integer(c_int8_t), value :: on
+      integer(c_int) :: st
+    end function c_config_set_flag
+
+    function c_config_set_zarr_format(config, zarr_format) &
+        bind(C, name='ume_writer_config_set_zarr_format') result(st)
+      import :: c_ptr, c_int32_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int32_t), value :: zarr_format
+      integer(c_int) :: st
+    end function c_config_set_zarr_format
+
+    function c_config_set_claim_lease(config, seconds) &
+        bind(C, name='ume_writer_config_set_claim_lease') result(st)
+      import :: c_ptr, c_int64_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int64_t), value :: seconds
+      integer(c_int) :: st
+    end function c_config_set_claim_lease
+
+    function c_writer_create_with_config(path, world, config, out) &
+        bind(C, name='ume_writer_create_with_config') result(st)
+      import :: c_char, world_desc_c, c_ptr, c_int
+      character(kind=c_char), intent(in) :: path(*)
+      type(world_desc_c), intent(in) :: world
+      type(c_ptr), value :: config
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: st
+    end function c_writer_create_with_config
 
     function c_write_f64(w, i, layout, theta, theta_len, traj, traj_len, irfs, irfs_len, &
                          shocks, shocks_len) bind(C, name='ume_writer_write_sample_f64') result(st)
@@ -352,6 +414,59 @@ contains
     s = from_c(c_version())
   end function ume_version
 
+  !> True if a library of version `version` ("MAJOR.MINOR.PATCH") serves a program written
+  !> against header version major.minor: the same major, a minor >= the header's.
+  pure logical function ume_version_compatible(version, major, minor) result(ok)
+    character(len=*), intent(in) :: version
+    integer, intent(in) :: major, minor
+    integer :: p1, p2, lib_major, lib_minor
+    ok = .false.
+    p1 = index(version, '.')
+    if (p1 < 2) return
+    p2 = index(version(p1 + 1:), '.')
+    if (p2 == 0) then
+      p2 = len(version) + 1
+    else
+      p2 = p1 + p2
+    end if
+    if (.not. all_digits(version(1:p1 - 1)) .or. .not. all_digits(version(p1 + 1:p2 - 1))) return
+    read (version(1:p1 - 1), '(i9)') lib_major
+    read (version(p1 + 1:p2 - 1), '(i9)') lib_minor
+    ok = lib_major == major .and. lib_minor >= minor
+  contains
+    pure logical function all_digits(x)
+      character(len=*), intent(in) :: x
+      all_digits = len(x) > 0 .and. len(x) <= 9 .and. verify(x, '0123456789') == 0
+    end function all_digits
+  end function ume_version_compatible
+
+  !> Checks that the library loaded at run time serves this module (same major version,
+  !> minor >= UME_VERSION_MINOR); else UME_ERR_INVALID_ARGUMENT naming both versions.
+  !> ume_writer_create and ume_reader_open call it.
+  subroutine ume_check_version(stat)
+    integer, intent(out), optional :: stat
+    if (version_ok('ume_check_version', stat)) then
+      if (present(stat)) stat = UME_OK
+    end if
+  end subroutine ume_check_version
+
+  !> The version check: true if the library serves this module; else the error (its
+  !> message prefixed with the calling procedure `fn`) goes to stat or stops.
+  logical function version_ok(fn, stat) result(ok)
+    character(len=*), intent(in) :: fn
+    integer, intent(out), optional :: stat
+    character(len=:), allocatable :: v
+    v = ume_version()
+    ok = ume_version_compatible(v, UME_VERSION_MAJOR, UME_VERSION_MINOR)
+    if (.not. ok) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, fn//': umedata library version '//v// &
+                       ' does not serve this module, written for '//itoa(int(UME_VERSION_MAJOR, int64)) &
+                       //'.'//itoa(int(UME_VERSION_MINOR, int64))//' (expected major ' &
+                       //itoa(int(UME_VERSION_MAJOR, int64))//' and minor >= ' &
+                       //itoa(int(UME_VERSION_MINOR, int64))//')', stat)
+    end if
+  end function version_ok
+
   !> Hands a status from C to the caller: into stat if present, else stop on error.
   subroutine finish(st, stat)
     integer(c_int), intent(in) :: st
@@ -428,12 +543,17 @@ contains
   ! ---- writer ---------------------------------------------------------------------------------
 
   !> Creates world `world_id` in the dataset directory `path` (created if missing). Names
-  !> default to p0.., s0.., y0..; options default to ume_writer_options_default() (blosc-lz4,
-  !> automatic chunking and threads, checksums, fsync, no overwrite, non-finite rejected).
+  !> default to p0.., s0.., y0... Options left out keep the defaults of ume_writer_config_new
+  !> (blosc-lz4, automatic chunking and threads, checksums, fsync, no overwrite, non-finite
+  !> rejected, no rewrite, Zarr v3, claim lease from UME_CLAIM_LEASE_SECONDS or 600 s); the
+  !> ones given are set on a ume_writer_config, each checked by its C setter, and the world
+  !> is created with ume_writer_create_with_config. chunk_samples and inner_chunk_samples
+  !> may be of any integer kind; claim_lease is in seconds (3 .. 31536000).
   subroutine ume_writer_create(w, path, world_id, n_samples, T, H, n_params, n_shocks, n_obs, &
                                param_names, shock_names, obs_names, chunk_samples, codec, &
                                clevel, n_threads, max_open_chunks, overwrite, allow_nonfinite, &
-                               checksum, fsync, stat)
+                               checksum, fsync, stat, inner_chunk_samples, rewrite, zarr_format, &
+                               claim_lease)
     type(ume_writer), intent(inout) :: w
     character(len=*), intent(in) :: path, world_id
     class(*), intent(in) :: n_samples
@@ -443,15 +563,20 @@ contains
     integer, intent(in), optional :: codec, clevel, n_threads, max_open_chunks
     logical, intent(in), optional :: overwrite, allow_nonfinite, checksum, fsync
     integer, intent(out), optional :: stat
+    class(*), intent(in), optional :: inner_chunk_samples
+    logical, intent(in), optional :: rewrite
+    integer, intent(in), optional :: zarr_format, claim_lease
 
     type(world_desc_c) :: desc
-    type(writer_options_c) :: opts
     character(kind=c_char), allocatable, target :: ibuf(:), pbuf(:), sbuf(:), obuf(:)
     type(c_ptr), allocatable, target :: iptr(:), pptr(:), sptr(:), optr(:)
-    integer(int64) :: n64, chunk64
+    integer(int64) :: n64, chunk64, inner64
+    integer :: cd, cl, nt, moc
     logical :: ok
-    type(c_ptr) :: hnd
+    type(c_ptr) :: hnd, cfg
+    integer(c_int) :: st
 
+    if (.not. version_ok('ume_writer_create', stat)) return
     call as_int64(n_samples, n64, ok)
     if (.not. ok) then
       call local_error(UME_ERR_INVALID_ARGUMENT, &
@@ -501,7 +626,9 @@ contains
       if (n_obs > 0) desc%obs_names = c_loc(optr(1))
     end if
 
-    opts = c_writer_options_default()
+    ! Arguments C takes as unsigned: a negative value is refused here, naming it (C would
+    ! see it as a huge number).
+    chunk64 = 0
     if (present(chunk_samples)) then
       call as_int64(chunk_samples, chunk64, ok)
       if (.not. ok .or. chunk64 < 0) then
@@ -509,25 +636,80 @@ contains
                          'ume_writer_create: chunk_samples must be an integer >= 0', stat)
         return
       end if
-      opts%chunk_samples = chunk64
     end if
-    if (present(codec)) opts%codec = int(codec, c_int32_t)
-    if (present(clevel)) opts%clevel = int(clevel, c_int32_t)
-    if (present(n_threads)) opts%n_threads = int(n_threads, c_int32_t)
-    if (present(max_open_chunks)) opts%max_open_chunks = int(max_open_chunks, c_int32_t)
-    if (present(overwrite)) opts%overwrite = merge(1_c_int8_t, 0_c_int8_t, overwrite)
-    if (present(allow_nonfinite)) opts%allow_nonfinite = merge(1_c_int8_t, 0_c_int8_t, allow_nonfinite)
-    if (present(checksum)) opts%checksum = merge(1_c_int8_t, 0_c_int8_t, checksum)
-    if (present(fsync)) opts%fsync = merge(1_c_int8_t, 0_c_int8_t, fsync)
+    inner64 = 0
+    if (present(inner_chunk_samples)) then
+      call as_int64(inner_chunk_samples, inner64, ok)
+      if (.not. ok .or. inner64 < 0) then
+        call local_error(UME_ERR_INVALID_ARGUMENT, &
+                         'ume_writer_create: inner_chunk_samples must be an integer >= 0', stat)
+        return
+      end if
+    end if
+    cd = UME_CODEC_BLOSC_LZ4
+    cl = -1
+    nt = 0
+    moc = 0
+    if (present(codec)) cd = codec
+    if (present(clevel)) cl = clevel
+    if (present(n_threads)) nt = n_threads
+    if (present(max_open_chunks)) moc = max_open_chunks
+    if (.not. nonnegative('codec', cd, stat)) return
+    if (.not. nonnegative('n_threads', nt, stat)) return
+    if (.not. nonnegative('max_open_chunks', moc, stat)) return
+    if (present(zarr_format)) then
+      if (.not. nonnegative('zarr_format', zarr_format, stat)) return
+    end if
+    if (present(claim_lease)) then
+      if (.not. nonnegative('claim_lease', claim_lease, stat)) return
+    end if
 
-    call finish(c_writer_create(to_c(path), desc, opts, hnd), stat)
+    ! The options: a ume_writer_config, one setter per option given (each checks its value).
+    hnd = c_null_ptr
+    cfg = c_null_ptr
+    st = c_config_new(cfg)
+    if (st == UME_OK .and. (present(codec) .or. present(clevel))) &
+      st = c_config_set_codec(cfg, int(cd, c_int32_t), int(cl, c_int32_t))
+    if (st == UME_OK .and. (present(chunk_samples) .or. present(inner_chunk_samples))) &
+      st = c_config_set_chunking(cfg, chunk64, inner64)
+    if (st == UME_OK .and. (present(n_threads) .or. present(max_open_chunks))) &
+      st = c_config_set_threads(cfg, int(nt, c_int32_t), int(moc, c_int32_t))
+    if (st == UME_OK .and. present(overwrite)) st = set_flag(UME_CONFIG_OVERWRITE, overwrite)
+    if (st == UME_OK .and. present(allow_nonfinite)) &
+      st = set_flag(UME_CONFIG_ALLOW_NONFINITE, allow_nonfinite)
+    if (st == UME_OK .and. present(checksum)) st = set_flag(UME_CONFIG_CHECKSUM, checksum)
+    if (st == UME_OK .and. present(fsync)) st = set_flag(UME_CONFIG_FSYNC, fsync)
+    if (st == UME_OK .and. present(rewrite)) st = set_flag(UME_CONFIG_REWRITE, rewrite)
+    if (st == UME_OK .and. present(zarr_format)) &
+      st = c_config_set_zarr_format(cfg, int(zarr_format, c_int32_t))
+    if (st == UME_OK .and. present(claim_lease)) &
+      st = c_config_set_claim_lease(cfg, int(claim_lease, c_int64_t))
+    if (st == UME_OK) st = c_writer_create_with_config(to_c(path), desc, cfg, hnd)
+    call c_config_free(cfg)  ! the writer copied it; a success keeps the thread's message
+    call finish(st, stat)
     w%ptr = hnd
     w%T = T
     w%H = H
     w%n_params = n_params
     w%n_shocks = n_shocks
     w%n_obs = n_obs
+  contains
+    integer(c_int) function set_flag(option, on) result(r)
+      integer(c_int32_t), intent(in) :: option
+      logical, intent(in) :: on
+      r = c_config_set_flag(cfg, option, merge(1_c_int8_t, 0_c_int8_t, on))
+    end function set_flag
   end subroutine ume_writer_create
+
+  !> True if `value` of the argument `name` is >= 0; else the error goes to stat or stops.
+  logical function nonnegative(name, value, stat) result(ok)
+    character(len=*), intent(in) :: name
+    integer, intent(in) :: value
+    integer, intent(out), optional :: stat
+    ok = value >= 0
+    if (.not. ok) call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_writer_create: '//name//' is ' &
+                                   //itoa(int(value, int64))//', expected a value >= 0', stat)
+  end function nonnegative
 
   !> Checks the shapes of one sample's arrays against the world: true if they fit.
   logical function sample_shapes_ok(fn, T, H, n_params, n_shocks, n_obs, s_theta, s_traj, &
@@ -641,6 +823,7 @@ contains
     integer, intent(out), optional :: stat
     type(c_ptr) :: hnd
     integer(c_int) :: st
+    if (.not. version_ok('ume_reader_open', stat)) return
     st = c_reader_open(to_c(path), to_c(world_id), hnd)
     if (st == UME_OK) then
       st = c_reader_shape(hnd, r%shape)

@@ -5,7 +5,8 @@
 #   ENV["UMEDATA_LIB"] = "/opt/umedata/lib/libumedata.so"   # before loading; default "libumedata"
 #   include("UmeData.jl"); using .UmeData
 #   w = Writer("runs/v1.zarr", "nk"; n_samples = 100_000, T = 200, H = 40, n_params = 8,
-#              n_shocks = 3, n_obs = 3, param_names = ["beta", "sigma", ...])
+#              n_shocks = 3, n_obs = 3, param_names = ["beta", "sigma", ...],
+#              chunk_samples = 512, overwrite = true)   # options: keyword arguments
 #   for i in 0:99_999                       # sample ids start at 0, as stored
 #       theta, traj, irfs, shocks = simulate(i)  # Vector, Matrix (T, n_obs), Array (n_shocks, H+1, n_obs), Matrix (T, n_shocks)
 #       write_sample!(w, i, theta, traj, irfs, shocks)
@@ -13,6 +14,13 @@
 #   summary = finalize!(w); close(w)        # close is optional: a finalizer frees the handle
 #
 # Conventions
+# - Options are keyword arguments of Writer. They reach C through the opaque, growable
+#   ume_writer_config (ume_writer_config_new, one ume_writer_config_set_* call per option,
+#   ume_writer_create_with_config, ume_writer_config_free), never through the frozen
+#   by-value ume_writer_options struct; a bad value throws UmeError with the setter's
+#   message (e.g. "ume_writer_config_set_codec: codec 9 is not valid ...").
+# - Writer and Reader first check that the loaded library serves this file: the same major
+#   version, a minor >= VERSION_MINOR (README, "ABI policy"); else UmeError 7002 naming both.
 # - Arrays are passed as they are, column-major (UME_LAYOUT_F), no copy, no transpose:
 #   theta::Vector (n_params), traj::Matrix (T, n_obs), irfs::Array{_,3} (n_shocks, H+1, n_obs),
 #   shocks::Matrix (T, n_shocks); Float64 or Float32 (all four the same). Shapes are
@@ -29,7 +37,7 @@
 module UmeData
 
 export Writer, Reader, UmeError, write_sample!, finalize!, read_sample, read_samples,
-       samples_written, is_written, world_shape, version, LAYOUT_C, LAYOUT_F
+       samples_written, is_written, world_shape, version, check_version, LAYOUT_C, LAYOUT_F
 
 const libumedata = get(ENV, "UMEDATA_LIB", "libumedata")
 
@@ -40,6 +48,15 @@ const CODEC_BLOSC_LZ4 = UInt32(0)
 const CODEC_BLOSC_ZSTD = UInt32(1)
 const CODEC_ZSTD = UInt32(2)
 const CODEC_NONE = UInt32(3)
+# The header this file was written against (UME_VERSION_MAJOR/MINOR).
+const VERSION_MAJOR = UInt32(0)
+const VERSION_MINOR = UInt32(3)
+# On/off options of ume_writer_config_set_flag (UME_CONFIG_*).
+const CONFIG_OVERWRITE = UInt32(1)
+const CONFIG_ALLOW_NONFINITE = UInt32(2)
+const CONFIG_CHECKSUM = UInt32(3)
+const CONFIG_FSYNC = UInt32(4)
+const CONFIG_REWRITE = UInt32(5)
 
 # ---- C structs (same fields, same order as include/umedata.h) ----------------------------
 
@@ -54,21 +71,6 @@ struct WorldDesc  # C: ume_world_desc
     param_names::Ptr{Ptr{Cchar}}
     shock_names::Ptr{Ptr{Cchar}}
     obs_names::Ptr{Ptr{Cchar}}
-end
-
-struct WriterOptions  # C: ume_writer_options
-    codec::UInt32
-    clevel::Int32
-    chunk_samples::UInt64
-    n_threads::UInt32
-    max_open_chunks::UInt32
-    overwrite::UInt8
-    allow_nonfinite::UInt8
-    checksum::UInt8
-    fsync::UInt8
-    rewrite::UInt8
-    zarr_format::UInt8
-    inner_chunk_samples::UInt32
 end
 
 struct WorldShape  # C: ume_world_shape
@@ -117,6 +119,48 @@ function check(st::Cint)
     throw(UmeError(Int(st), msg))
 end
 
+"""True if a library of version `v` ("MAJOR.MINOR.PATCH") serves code written against
+header version major.minor: the same major, a minor at least the header's."""
+function version_compatible(v::AbstractString, major::Integer, minor::Integer)
+    m = match(r"^([0-9]{1,9})\.([0-9]{1,9})(\.|$)", v)
+    m === nothing && return false
+    return parse(Int, m[1]) == major && parse(Int, m[2]) >= minor
+end
+
+"""Throws UmeError(7002, ...) unless the loaded library serves this file (Writer and
+Reader call it)."""
+function check_version()
+    v = version()
+    version_compatible(v, VERSION_MAJOR, VERSION_MINOR) && return nothing
+    throw(UmeError(7002, "umedata library version $v does not serve UmeData.jl, written for " *
+                         "$VERSION_MAJOR.$VERSION_MINOR (expected major $VERSION_MAJOR and minor >= $VERSION_MINOR)"))
+end
+
+# A ume_writer_config holding the options (every setter called, each checks its value);
+# the caller frees it with ume_writer_config_free. Freed here if a setter fails.
+function writer_config(codec, clevel, chunk_samples, inner_chunk_samples, n_threads,
+                       max_open_chunks, overwrite, allow_nonfinite, checksum, fsync, rewrite,
+                       zarr_format, claim_lease)
+    out = Ref{Ptr{Cvoid}}(C_NULL)
+    check(ccall((:ume_writer_config_new, libumedata), Cint, (Ref{Ptr{Cvoid}},), out))
+    cfg = out[]
+    try
+        check(ccall((:ume_writer_config_set_codec, libumedata), Cint, (Ptr{Cvoid}, UInt32, Int32), cfg, codec, clevel))
+        check(ccall((:ume_writer_config_set_chunking, libumedata), Cint, (Ptr{Cvoid}, UInt64, UInt64), cfg, chunk_samples, inner_chunk_samples))
+        check(ccall((:ume_writer_config_set_threads, libumedata), Cint, (Ptr{Cvoid}, UInt32, UInt32), cfg, n_threads, max_open_chunks))
+        for (option, on) in ((CONFIG_OVERWRITE, overwrite), (CONFIG_ALLOW_NONFINITE, allow_nonfinite),
+                             (CONFIG_CHECKSUM, checksum), (CONFIG_FSYNC, fsync), (CONFIG_REWRITE, rewrite))
+            check(ccall((:ume_writer_config_set_flag, libumedata), Cint, (Ptr{Cvoid}, UInt32, UInt8), cfg, option, on))
+        end
+        check(ccall((:ume_writer_config_set_zarr_format, libumedata), Cint, (Ptr{Cvoid}, UInt32), cfg, zarr_format))
+        check(ccall((:ume_writer_config_set_claim_lease, libumedata), Cint, (Ptr{Cvoid}, UInt64), cfg, claim_lease))
+    catch
+        ccall((:ume_writer_config_free, libumedata), Cvoid, (Ptr{Cvoid},), cfg)
+        rethrow()
+    end
+    return cfg
+end
+
 # NUL-terminated copies of `names` and an array of pointers to them (keep both alive).
 function c_names(names)
     bufs = [Vector{UInt8}(string(n) * "\0") for n in names]
@@ -130,9 +174,14 @@ end
     Writer(path, world_id; n_samples, T, H, n_params, n_shocks, n_obs,
            param_names=nothing, shock_names=nothing, obs_names=nothing,
            chunk_samples=0, codec=CODEC_BLOSC_LZ4, clevel=-1, n_threads=0,
-           overwrite=false, allow_nonfinite=false)
+           overwrite=false, allow_nonfinite=false, inner_chunk_samples=0,
+           max_open_chunks=0, checksum=true, fsync=true, rewrite=false, zarr_format=3,
+           claim_lease=0)
 
-Creates world `world_id` in the dataset directory `path` (ume_writer_create).
+Creates world `world_id` in the dataset directory `path` (ume_writer_create_with_config).
+The options are those of `ume_writer_config` (include/umedata.h), with its defaults;
+`claim_lease` is in seconds (0 = UME_CLAIM_LEASE_SECONDS, else 600). A bad option throws
+UmeError naming it before anything is created.
 """
 mutable struct Writer
     handle::Ptr{Cvoid}
@@ -143,21 +192,28 @@ mutable struct Writer
                     param_names = nothing, shock_names = nothing, obs_names = nothing,
                     chunk_samples::Integer = 0, codec::Integer = CODEC_BLOSC_LZ4,
                     clevel::Integer = -1, n_threads::Integer = 0, overwrite::Bool = false,
-                    allow_nonfinite::Bool = false)
-        d = ccall((:ume_writer_options_default, libumedata), WriterOptions, ())
-        opts = WriterOptions(codec, clevel, chunk_samples, n_threads, d.max_open_chunks,
-                             overwrite, allow_nonfinite, d.checksum, d.fsync, d.rewrite,
-                             d.zarr_format, d.inner_chunk_samples)
+                    allow_nonfinite::Bool = false, inner_chunk_samples::Integer = 0,
+                    max_open_chunks::Integer = 0, checksum::Bool = true, fsync::Bool = true,
+                    rewrite::Bool = false, zarr_format::Integer = 3, claim_lease::Integer = 0)
+        check_version()
+        cfg = writer_config(codec, clevel, chunk_samples, inner_chunk_samples, n_threads,
+                            max_open_chunks, overwrite, allow_nonfinite, checksum, fsync,
+                            rewrite, zarr_format, claim_lease)
         id_bufs, _ = c_names([world_id])
         pn = param_names === nothing ? nothing : c_names(param_names)
         sn = shock_names === nothing ? nothing : c_names(shock_names)
         on = obs_names === nothing ? nothing : c_names(obs_names)
         names_ptr(x) = x === nothing ? Ptr{Ptr{Cchar}}(C_NULL) : pointer(x[2])
         out = Ref{Ptr{Cvoid}}(C_NULL)
-        st = GC.@preserve id_bufs pn sn on begin
-            desc = WorldDesc(Ptr{Cchar}(pointer(id_bufs[1])), n_samples, T, H, n_params, n_shocks,
-                             n_obs, names_ptr(pn), names_ptr(sn), names_ptr(on))
-            ccall((:ume_writer_create, libumedata), Cint, (Cstring, Ref{WorldDesc}, Ref{WriterOptions}, Ref{Ptr{Cvoid}}), path, desc, opts, out)
+        st = try
+            GC.@preserve id_bufs pn sn on begin
+                desc = WorldDesc(Ptr{Cchar}(pointer(id_bufs[1])), n_samples, T, H, n_params, n_shocks,
+                                 n_obs, names_ptr(pn), names_ptr(sn), names_ptr(on))
+                ccall((:ume_writer_create_with_config, libumedata), Cint, (Cstring, Ref{WorldDesc}, Ptr{Cvoid}, Ref{Ptr{Cvoid}}), path, desc, cfg, out)
+            end
+        finally
+            # the writer copied the config; freeing it keeps the thread's error message
+            ccall((:ume_writer_config_free, libumedata), Cvoid, (Ptr{Cvoid},), cfg)
         end
         check(st)
         w = new(out[], (Int(T), Int(H), Int(n_params), Int(n_shocks), Int(n_obs)))
@@ -224,6 +280,7 @@ mutable struct Reader
     shape::WorldShape
 
     function Reader(path::AbstractString, world_id::AbstractString)
+        check_version()
         out = Ref{Ptr{Cvoid}}(C_NULL)
         st = ccall((:ume_reader_open, libumedata), Cint, (Cstring, Cstring, Ref{Ptr{Cvoid}}), path, world_id, out)
         check(st)

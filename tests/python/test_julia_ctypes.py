@@ -9,11 +9,17 @@ No Julia runtime is available in CI, so this test proves the calls UmeData.jl ma
    the C type it must stand for, and the ctypes type that passes it). A changed Julia
    signature or struct that no longer matches the header fails here.
 3. It builds the ctypes functions *from the parsed Julia signatures* (not from the
-   header) and replays what UmeData.jl does: Writer(...) / write_sample! (Float64 and
+   header) and replays what UmeData.jl does: Writer(...) (the options on a
+   ume_writer_config, every setter, ume_writer_create_with_config) / write_sample! (Float64 and
    Float32, Fortran-ordered arrays of Julia's shapes: traj (T, n_obs), irfs (n_shocks,
    H+1, n_obs), shocks (T, n_shocks), with the layout constant UmeData.jl passes) /
    finalize! / close, then Reader / read_samples / read_sample. The stored data must equal
    the demo simulator's (demo_sim.py) bit for bit, and the C demo's dataset.
+4. It runs UmeData.jl's version check (its regular expression, read from the file) against
+   the library and the ABI policy's cases.
+
+The Fortran module is checked without a Fortran runtime too: its bind(C) types and its
+bind(C) interfaces (argument count, by value or by reference, sizes) against the header.
 
 The library: $UMEDATA_LIB, else the one the CMake build of $UME_WRITE_DEMO uses.
 """
@@ -153,8 +159,11 @@ JULIA_TYPES = {
     "Cstring": ({"char*"}, C.c_char_p),
     "Ptr{Cchar}": ({"char*"}, C.c_char_p),
     "Ptr{Ptr{Cchar}}": ({"char**"}, C.POINTER(C.c_char_p)),
-    "Ptr{Cvoid}": ({"ume_writer*", "ume_reader*"}, C.c_void_p),
-    "Ref{Ptr{Cvoid}}": ({"ume_writer**", "ume_reader**"}, C.POINTER(C.c_void_p)),
+    "Ptr{Cvoid}": ({"ume_writer*", "ume_reader*", "ume_writer_config*"}, C.c_void_p),
+    "Ref{Ptr{Cvoid}}": (
+        {"ume_writer**", "ume_reader**", "ume_writer_config**"},
+        C.POINTER(C.c_void_p),
+    ),
     "Ptr{Float64}": ({"double*"}, C.POINTER(C.c_double)),
     "Ptr{Float32}": ({"float*"}, C.POINTER(C.c_float)),
     "Ref{UInt64}": ({"uint64_t*"}, C.POINTER(C.c_uint64)),
@@ -275,7 +284,63 @@ def check(jl: Binding, st: int):
         raise RuntimeError(f"UmeError {st}: {msg}")
 
 
+def writer_config(jl: Binding, codec=0, clevel=-1, chunk_samples=0, inner_chunk_samples=0,
+                  n_threads=0, max_open_chunks=0, overwrite=False, allow_nonfinite=False,
+                  checksum=True, fsync=True, rewrite=False, zarr_format=3, claim_lease=0):
+    """UmeData.writer_config with Writer's keyword defaults: ume_writer_config_new, every
+    setter in UmeData.jl's order, ume_writer_config_free if one fails."""
+    out = C.c_void_p()
+    check(jl, jl("ume_writer_config_new", C.byref(out)))
+    cfg = out
+    flags = [("CONFIG_OVERWRITE", overwrite), ("CONFIG_ALLOW_NONFINITE", allow_nonfinite),
+             ("CONFIG_CHECKSUM", checksum), ("CONFIG_FSYNC", fsync), ("CONFIG_REWRITE", rewrite)]
+    try:
+        check(jl, jl("ume_writer_config_set_codec", cfg, codec, clevel))
+        check(jl, jl("ume_writer_config_set_chunking", cfg, chunk_samples, inner_chunk_samples))
+        check(jl, jl("ume_writer_config_set_threads", cfg, n_threads, max_open_chunks))
+        for name, on in flags:
+            check(jl, jl("ume_writer_config_set_flag", cfg, jl.consts[name], int(on)))
+        check(jl, jl("ume_writer_config_set_zarr_format", cfg, zarr_format))
+        check(jl, jl("ume_writer_config_set_claim_lease", cfg, claim_lease))
+    except RuntimeError:
+        jl("ume_writer_config_free", cfg)
+        raise
+    return cfg
+
+
+def julia_version_regex() -> re.Pattern:
+    """The regular expression of UmeData.version_compatible, read from UmeData.jl."""
+    m = re.search(r'^function version_compatible\(.*?\n\s+m = match\(r"([^"]+)", v\)',
+                  JULIA_FILE.read_text(), flags=re.S | re.M)
+    assert m, "UmeData.jl: version_compatible no longer has the expected form"
+    return re.compile(m[1])
+
+
+def julia_version_compatible(v: str, major: int, minor: int) -> bool:
+    """UmeData.version_compatible."""
+    m = julia_version_regex().search(v)
+    return m is not None and int(m[1]) == major and int(m[2]) >= minor
+
+
+def version_check_passes(jl: Binding) -> bool:
+    """UmeData.check_version: the loaded library against VERSION_MAJOR/MINOR."""
+    v = jl("ume_version").decode()
+    return julia_version_compatible(v, jl.consts["VERSION_MAJOR"], jl.consts["VERSION_MINOR"])
+
+
 # ---------------------------------------------------------------------- tests
+
+
+def test_julia_version_check(jl: Binding, report):
+    """UmeData.check_version follows the ABI policy: same major, minor >= the header's."""
+    assert version_check_passes(jl), jl("ume_version")
+    cases = {"0.3.0": True, "0.3.7": True, "0.4.0": True, "0.12.1": True, "0.3": True,
+             "0.2.9": False, "1.3.0": False, "": False, "x.3.0": False, "0.x.0": False,
+             "03": False, ".3.0": False}  # fmt: skip
+    for v, want in cases.items():
+        assert julia_version_compatible(v, 0, 3) == want, v
+    report(f"julia: version check passes for library {jl('ume_version').decode()} and "
+           f"follows the ABI policy on {len(cases)} cases")  # fmt: skip
 
 
 def test_julia_declarations_match_header(jl: Binding, report):
@@ -286,6 +351,16 @@ def test_julia_declarations_match_header(jl: Binding, report):
     assert jl.consts["LAYOUT_C"] == jl.defines["UME_LAYOUT_C"] == 1
     for name in ("BLOSC_LZ4", "BLOSC_ZSTD", "ZSTD", "NONE"):
         assert jl.consts[f"CODEC_{name}"] == jl.defines[f"UME_CODEC_{name}"]
+    for name in ("OVERWRITE", "ALLOW_NONFINITE", "CHECKSUM", "FSYNC", "REWRITE"):
+        assert jl.consts[f"CONFIG_{name}"] == jl.defines[f"UME_CONFIG_{name}"], name
+    assert jl.consts["VERSION_MAJOR"] == jl.defines["UME_VERSION_MAJOR"]
+    assert jl.consts["VERSION_MINOR"] == jl.defines["UME_VERSION_MINOR"]
+    # Options go through the growable ume_writer_config only (README, "ABI policy"): no
+    # call of the frozen by-value ume_writer_options path, and no mirror of that struct.
+    for sym in ("ume_writer_create", "ume_writer_options_default"):
+        assert sym not in jl.funcs, f"UmeData.jl still calls {sym} (the frozen options struct)"
+    assert "ume_writer_options" not in jl.cname_of.values()
+    assert "ume_writer_create_with_config" in jl.funcs
     # Writer/read calls pass Fortran order: the layout argument is LAYOUT_F, in every call
     for sym, pos in (
         ("ume_writer_write_sample_f64", 2),
@@ -313,15 +388,11 @@ def test_julia_calls_store_the_demo_data(jl: Binding, tmp_path, dataset, expecte
     sim64 = demo_sim.simulate(N_SAMPLES, dtype=np.float64)
     path = str(tmp_path / "julia.zarr").encode()
 
-    # --- Writer(path, "nk"; n_samples, T, H, ..., names, chunk_samples, overwrite=false)
-    Opts = jl.ctypes_structs["WriterOptions"]
+    # --- Writer(path, "nk"; n_samples, T, H, ..., names, chunk_samples): check_version(),
+    # then writer_config(...) with the keyword defaults: a ume_writer_config, every setter
     Desc = jl.ctypes_structs["WorldDesc"]
-    d = jl("ume_writer_options_default")
-    # WriterOptions(codec, clevel, chunk_samples, n_threads, d.max_open_chunks, overwrite,
-    #               allow_nonfinite, d.<rest>...): the defaults except the keyword arguments
-    opts = Opts.from_buffer_copy(d)
-    opts.codec, opts.clevel, opts.chunk_samples, opts.n_threads = 0, -1, CHUNK_SAMPLES, 0
-    opts.overwrite, opts.allow_nonfinite = 0, 0
+    assert version_check_passes(jl)
+    cfg = writer_config(jl, chunk_samples=CHUNK_SAMPLES)
 
     def names(xs):
         arr = (C.c_char_p * len(xs))(*[x.encode() for x in xs])
@@ -331,7 +402,9 @@ def test_julia_calls_store_the_demo_data(jl: Binding, tmp_path, dataset, expecte
     desc = Desc(WORLD.encode(), N_SAMPLES, T, H, N_PARAMS, N_SHOCKS, N_OBS,
                 keep[0][1], keep[1][1], keep[2][1])  # fmt: skip
     handle = C.c_void_p()
-    check(jl, jl("ume_writer_create", path, C.byref(desc), C.byref(opts), C.byref(handle)))
+    st = jl("ume_writer_create_with_config", path, C.byref(desc), cfg, C.byref(handle))
+    jl("ume_writer_config_free", cfg)  # the `finally` of Writer: the writer copied it
+    check(jl, st)
 
     # --- write_sample!(w, i, theta::Vector, traj::Matrix (T, n_obs), irfs (n_shocks, H+1, n_obs),
     #                   shocks::Matrix (T, n_shocks)): Julia arrays are column-major
@@ -356,6 +429,12 @@ def test_julia_calls_store_the_demo_data(jl: Binding, tmp_path, dataset, expecte
     check(jl, jl("ume_writer_finalize", handle, C.byref(summary)))
     assert summary.samples_written == N_SAMPLES and summary.n_samples == N_SAMPLES
     jl("ume_writer_free", handle)
+
+    # --- a bad option: the setter fails, writer_config frees the config and rethrows
+    with pytest.raises(RuntimeError, match="ume_writer_config_set_codec: codec 9"):
+        writer_config(jl, codec=9)
+    with pytest.raises(RuntimeError, match="claim_lease_seconds is 1"):
+        writer_config(jl, claim_lease=1)
 
     # --- error path: UmeError(status, message) from ume_last_error_message
     status = jl("ume_status_string", 7003)
@@ -453,7 +532,91 @@ def test_fortran_bind_c_types_match_header(report):
                 allowed = {ftype[5:-1]}  # a nested bind(C) type of the same name
             assert ctype in allowed, f"Fortran {fname}%{field} is {ftype}, C has {ctype}"
         checked.append(cname)
+    # ume_writer_options (the frozen by-value struct) is no longer mirrored: the module
+    # passes options through ume_writer_config.
     assert sorted(checked) == sorted(
-        ["ume_world_shape", "ume_array_stats", "ume_summary", "ume_writer_options", "ume_world_desc"]
+        ["ume_world_shape", "ume_array_stats", "ume_summary", "ume_world_desc"]
     ), checked
     report(f"fortran: bind(C) types {', '.join(checked)} match umedata.h")
+
+
+# Fortran dummy argument -> the C parameter types it may stand for. By value: a scalar of
+# the same size (or any pointer for type(c_ptr)); by reference: a pointer to it.
+FORTRAN_BY_VALUE = {
+    "integer(c_size_t)": {"size_t"},
+    "integer(c_int64_t)": {"uint64_t", "int64_t"},
+    "integer(c_int32_t)": {"uint32_t", "int32_t"},
+    "integer(c_int8_t)": {"uint8_t", "int8_t"},
+}
+FORTRAN_BY_REF = {
+    "type(c_ptr)": lambda c: c.endswith("**"),
+    "character(kind=c_char)": lambda c: c == "char*",
+    "real(c_double)": lambda c: c == "double*",
+    "real(c_float)": lambda c: c == "float*",
+    "integer(c_int64_t)": lambda c: c in ("uint64_t*", "int64_t*"),
+    "integer(c_int8_t)": lambda c: c in ("uint8_t*", "int8_t*"),
+}
+
+
+def test_fortran_interfaces_match_header(report):
+    """Every bind(C, name='ume_...') interface of umedata.f90 has the C function's
+    arguments: same count, by value where C takes a scalar (same size), by reference where
+    C takes a pointer; module constants equal the header's."""
+    protos, _, defines = parse_header()
+    src = FORTRAN_FILE.read_text()
+    text = re.sub(r"&\s*\n\s*", " ", src)  # join continuation lines
+    bind_types = dict(re.findall(r"type, bind\(C\)(?:, public)? :: (\w+)\s+! C: (\w+)", src))
+    checked = []
+    for m in re.finditer(
+        r"^\s*(?:(?P<rtype>[\w(), =]+?) )?(?P<kind>function|subroutine) \w+\((?P<args>[^)]*)\)\s*"
+        r"bind\(C, name='(?P<sym>\w+)'\)(?:\s*result\((?P<res>\w+)\))?\n(?P<body>.*?)^\s*end "
+        r"(?P=kind)",
+        text,
+        flags=re.S | re.M,
+    ):
+        sym = m["sym"]
+        if not sym.startswith("ume_"):
+            continue  # strlen
+        assert sym in protos, f"umedata.f90 binds {sym}, not in umedata.h"
+        c_ret, c_args = protos[sym]
+        names = [a.strip() for a in m["args"].split(",") if a.strip()]
+        assert len(names) == len(c_args), f"{sym}: {len(names)} arguments, C has {len(c_args)}"
+        decls = {}
+        for d in re.finditer(r"^\s*(?P<type>[\w()=]+)(?P<attrs>(?:, [\w()]+)*) :: (?P<names>.+)$",
+                             m["body"], flags=re.M):
+            for n in d["names"].split(","):
+                n = n.strip()
+                decls[re.sub(r"\(.*\)$", "", n)] = (d["type"], "value" in d["attrs"])
+        for name, ctype in zip(names, c_args):
+            ftype, by_value = decls[name]
+            where = f"umedata.f90 {sym} argument {name}: {ftype}{', value' if by_value else ''}"
+            if by_value:
+                ok = ctype.endswith("*") if ftype == "type(c_ptr)" else (
+                    ctype in FORTRAN_BY_VALUE.get(ftype, set()))
+            elif ftype.startswith("type(") and ftype[5:-1] in bind_types:
+                ok = ctype == bind_types[ftype[5:-1]] + "*"
+            elif ftype.startswith("type(") and ftype != "type(c_ptr)":
+                ok = ctype == ftype[5:-1] + "*"  # a public bind(C) type named as in C
+            else:
+                ok = FORTRAN_BY_REF.get(ftype, lambda c: False)(ctype)
+            assert ok, f"{where} does not stand for C {ctype}"
+        if m["kind"] == "subroutine":
+            assert c_ret == "void", f"{sym} returns {c_ret}, bound as a subroutine"
+        else:
+            rtype = decls[m["res"]][0] if m["res"] else m["rtype"]
+            want = {"integer(c_int)": {"ume_status"}, "type(c_ptr)": {"char*"}}.get(rtype, set())
+            assert c_ret in want, f"{sym} returns {c_ret}, bound as {rtype}"
+        checked.append(sym)
+    for sym in ("ume_writer_config_new", "ume_writer_config_free", "ume_writer_config_set_codec",
+                "ume_writer_config_set_chunking", "ume_writer_config_set_threads",
+                "ume_writer_config_set_flag", "ume_writer_config_set_zarr_format",
+                "ume_writer_config_set_claim_lease", "ume_writer_create_with_config"):  # fmt: skip
+        assert sym in checked, f"umedata.f90 does not bind {sym}"
+    assert "ume_writer_create" not in checked, "umedata.f90 still uses the frozen options struct"
+    consts = {k: int(v) for k, v in re.findall(
+        r"integer(?:\(c_int32_t\))?, parameter(?:, public)? :: (UME_\w+) = (\d+)", src)}  # fmt: skip
+    for name in ("UME_VERSION_MAJOR", "UME_VERSION_MINOR", "UME_CONFIG_OVERWRITE",
+                 "UME_CONFIG_ALLOW_NONFINITE", "UME_CONFIG_CHECKSUM", "UME_CONFIG_FSYNC",
+                 "UME_CONFIG_REWRITE", "UME_CODEC_ZSTD", "UME_LAYOUT_F"):  # fmt: skip
+        assert consts.get(name) == defines[name], f"umedata.f90 {name} = {consts.get(name)}, header {defines[name]}"
+    report(f"fortran: {len(checked)} bind(C) interfaces and the module's constants match umedata.h")
