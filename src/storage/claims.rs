@@ -57,6 +57,10 @@ use crate::error::{Error, ErrorKind, Result};
 pub const DEFAULT_LEASE_SECS: u64 = 600;
 /// Shortest lease accepted (renewal every lease / 3 must be at least a second).
 pub const MIN_LEASE_SECS: u64 = 3;
+
+/// Age after which an empty or unreadable claim or hold file (its creator failed between
+/// creating and writing it) is stale, whoever made it.
+pub const UNWRITTEN_GRACE_SECS: u64 = 3;
 /// Longest lease accepted (a year).
 pub const MAX_LEASE_SECS: u64 = 365 * 24 * 3600;
 /// Environment variable giving the lease in seconds when the options leave it at 0.
@@ -233,6 +237,19 @@ enum Verdict {
 
 /// Applies the lease rules of the module doc to the file of `rec`, last renewed `age` ago.
 fn judge(rec: &Record, age: Option<Duration>, me: &Record, my_lease: u64) -> Verdict {
+    if rec.host.is_empty() {
+        // An empty or unreadable file: its creator died, or failed to write it (disk
+        // full), between creating and writing it, which are microseconds apart. Only a
+        // file that young may still be being written.
+        let age = age.unwrap_or_default().as_secs();
+        return if age >= UNWRITTEN_GRACE_SECS {
+            Verdict::Stale
+        } else {
+            Verdict::Live(format!(
+                "a file still being written ({age} s old; taken over after {UNWRITTEN_GRACE_SECS} s if it stays empty)"
+            ))
+        };
+    }
     if rec.host == me.host {
         let Some(pid) = rec.pid else {
             return Verdict::Stale;
@@ -299,7 +316,13 @@ fn create_exclusive(path: &Path, content: &str) -> std::io::Result<()> {
             .create_new(true)
             .open(path)
         {
-            Ok(mut f) => return f.write_all(content.as_bytes()),
+            Ok(mut f) => {
+                // A file we could not fill (disk full) would block others until it is
+                // judged stale: remove it and report.
+                return f.write_all(content.as_bytes()).inspect_err(|_| {
+                    let _ = std::fs::remove_file(path);
+                });
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 3 => tries += 1,
             Err(e) => return Err(e),
         }
@@ -771,6 +794,40 @@ mod tests {
             judge(&real_me, fresh, &real_me, 600),
             Verdict::Live(_)
         ));
+    }
+
+    #[test]
+    fn empty_files_are_stale_after_a_short_grace_whoever_made_them() {
+        let me = Record::mine(600);
+        let empty = Record::parse("");
+        assert!(matches!(
+            judge(
+                &empty,
+                Some(Duration::from_secs(UNWRITTEN_GRACE_SECS)),
+                &me,
+                600
+            ),
+            Verdict::Stale
+        ));
+        assert!(matches!(
+            judge(&empty, Some(Duration::ZERO), &me, 600),
+            Verdict::Live(_)
+        ));
+        // Through the real acquire: an empty claim left by a failed write, old enough.
+        let root = std::env::temp_dir().join(format!("ume-claims-empty-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let file = root.join(".umedata/claims/w.0");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let f = std::fs::File::create(&file).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+        drop(f);
+        let claims = Claims::acquire(&root, "w", 0..1, 600).expect("an old empty claim is stale");
+        assert!(Record::parse(&std::fs::read_to_string(&file).unwrap())
+            .pid
+            .is_some());
+        drop(claims);
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]
