@@ -27,6 +27,18 @@
 //! the sync thread had not published yet (those samples are simply written again on
 //! resume). Without `durable` nothing is fsynced: the order holds against a killed process
 //! only.
+//!
+//! # Where things are
+//! - this file: the options, the public API of [`Writer`] and the state its threads share;
+//! - `buffer`: chunk buffers, packing a caller's sample into them, gathering them back;
+//! - `admission`: the open-chunk budget, back-pressure, storing chunks early, waiting;
+//! - `flush`: the workers and the sync thread storing data chunks and masks in order;
+//! - `resume`: what is already stored, missing samples, checks that the world is ours.
+
+mod admission;
+mod buffer;
+mod flush;
+mod resume;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -43,6 +55,10 @@ use crate::storage::codec::codec_options;
 use crate::storage::dataset::{StorageOptions, World};
 use crate::storage::shard::ShardScratch;
 use crate::world::{ArrayKind, WorldDesc};
+
+use buffer::Slot;
+use flush::{Job, MaskClaim, Pool};
+use resume::{check_not_replaced, dir_identity, refuse_foreign_layout};
 
 /// Options of a writer, beyond the storage choices.
 #[derive(Debug, Clone, Default)]
@@ -144,38 +160,6 @@ pub struct Summary {
     pub chunks_stored_early: u64,
 }
 
-/// Samples of one chunk being assembled.
-///
-/// Each sample is converted into its own buffer outside any lock, so threads writing
-/// into the same chunk only meet for the instant it takes to place a pointer; the worker
-/// that stores the chunk assembles the contiguous arrays.
-struct ChunkBuf {
-    /// Arrays read back from disk when an early-stored chunk is completed later.
-    base: Option<[Vec<f32>; 4]>,
-    /// Per sample of the chunk: theta, trajectories, irfs, shocks back to back, row-major.
-    samples: Vec<Option<Box<[f32]>>>,
-    filled: Vec<u8>,
-    count: u64,
-}
-
-enum Slot {
-    Empty,
-    Open(Box<ChunkBuf>),
-    /// Handed to a worker; writes to this chunk wait until it is stored.
-    Flushing,
-}
-
-struct Job {
-    chunk: u64,
-    buf: Box<ChunkBuf>,
-}
-
-/// A `written` mask chunk waiting to be published: (chunk index, mask).
-type MaskClaim = (u64, Vec<u8>);
-
-/// The job queue and the worker threads draining it.
-type Pool = (Sender<Job>, Vec<JoinHandle<()>>);
-
 /// State shared by the callers and the workers.
 struct Shared {
     world: World,
@@ -241,19 +225,6 @@ pub struct Writer {
     gate: RwLock<()>,
     finalized: AtomicBool,
     allow_nonfinite: bool,
-}
-
-/// A thread's entry in the list of threads waiting to open a chunk; removed when dropped
-/// (also on an early return or an error).
-struct Waiting<'a>(&'a Mutex<Vec<u64>>, u64);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        let mut waiting = lock(self.0);
-        if let Some(pos) = waiting.iter().position(|&w| w == self.1) {
-            waiting.swap_remove(pos);
-        }
-    }
 }
 
 /// The error for a thread the system would not start (workers already started stop when
@@ -339,30 +310,6 @@ impl Writer {
         let writer = Self::from_world(world, opts, start..end, Some(claims))?;
         writer.load_stored()?;
         Ok(writer)
-    }
-
-    /// Reads the `written` mask of the writer's chunks: how many samples each has on disk.
-    fn load_stored(&self) -> Result<()> {
-        let shared = &self.shared;
-        let world = &shared.world;
-        let mut total = 0;
-        for c in self.chunks() {
-            let n = world.samples_in_chunk(c) as usize;
-            let count = world.read_mask_chunk(c)?[..n]
-                .iter()
-                .filter(|&&m| m != 0)
-                .count() as u64;
-            shared.stored[c as usize].store(count, Ordering::Release);
-            total += count;
-        }
-        shared.samples_stored.store(total, Ordering::Release);
-        Ok(())
-    }
-
-    /// Chunk indices of the writer's range.
-    fn chunks(&self) -> std::ops::Range<u64> {
-        let cs = self.shared.world.chunk_samples;
-        self.shared.range.start / cs..self.shared.range.end.div_ceil(cs)
     }
 
     fn from_world(
@@ -535,232 +482,6 @@ impl Writer {
         result
     }
 
-    /// The sample as one row-major float32 buffer (the four arrays one after the other),
-    /// checked for non-finite values unless they are allowed. The check runs on the
-    /// converted copy while it is still in cache: one pass over the caller's memory.
-    fn pack<T: Float>(
-        &self,
-        i: u64,
-        layout: Layout,
-        sample: &SampleRef<'_, T>,
-    ) -> Result<Box<[f32]>> {
-        let shared = &self.shared;
-        let mut packed = Vec::with_capacity(shared.lens.iter().sum());
-        for (a, kind) in ArrayKind::ALL.iter().enumerate() {
-            extend_row_major_f32(&mut packed, sample.get(*kind), &shared.dims[a], layout);
-        }
-        if !self.allow_nonfinite {
-            if let Some(pos) = first_non_finite(&packed) {
-                return Err(self.non_finite_error(i, sample, pos));
-            }
-        }
-        Ok(packed.into_boxed_slice())
-    }
-
-    /// The error for a sample whose converted value at row-major position `pos` is not
-    /// finite: NaN or infinite as given (named by its index in the caller's buffer), or an
-    /// f64 beyond the float32 range.
-    fn non_finite_error<T: Float>(&self, i: u64, sample: &SampleRef<'_, T>, pos: usize) -> Error {
-        for kind in ArrayKind::ALL {
-            if let Some(at) = first_non_finite(sample.get(kind)) {
-                return Error::new(
-                    ErrorKind::NonFinite,
-                    format!(
-                        "sample {i}: {}[{at}] is NaN or infinite (set allow_nonfinite to store such values)",
-                        kind.name()
-                    ),
-                );
-            }
-        }
-        let (a, off) = self.shared.locate(pos);
-        Error::new(
-            ErrorKind::NonFinite,
-            format!(
-                "sample {i}: {} element {off} (row-major) is outside the float32 range (|x| > 3.4e38)",
-                ArrayKind::ALL[a].name()
-            ),
-        )
-    }
-
-    /// Copies a checked sample into its chunk buffer; hands the chunk on when complete.
-    fn store_sample(&self, i: u64, packed: Box<[f32]>) -> Result<()> {
-        let shared = &self.shared;
-        let world = &shared.world;
-        let cs = world.chunk_samples;
-        let c = i / cs;
-        let k = (i % cs) as usize;
-        let mut packed = Some(packed);
-        let mut admitted = false;
-        let mut opened = false;
-        let full = loop {
-            let mut slot = lock(&shared.slots[c as usize]);
-            if matches!(*slot, Slot::Flushing) {
-                drop(slot);
-                std::thread::sleep(Duration::from_micros(50));
-                continue;
-            }
-            if matches!(*slot, Slot::Empty) {
-                let on_disk = shared.stored[c as usize].load(Ordering::Acquire);
-                if on_disk == world.samples_in_chunk(c) && !self.rewrite {
-                    return Err(already_written(i));
-                }
-                if !admitted {
-                    drop(slot);
-                    self.admit_new_chunk(c)?;
-                    admitted = true;
-                    continue;
-                }
-                let buf = shared.new_buffer(c, on_disk > 0)?;
-                *slot = Slot::Open(buf);
-                lock(&shared.open).push_back(c);
-                opened = true;
-            }
-            let Slot::Open(buf) = &mut *slot else {
-                unreachable!("slot is open here")
-            };
-            if buf.filled[k] != 0 {
-                if !self.rewrite {
-                    return Err(already_written(i));
-                }
-            } else {
-                buf.filled[k] = 1;
-                buf.count += 1;
-            }
-            buf.samples[k] = packed.take();
-            shared.placed.fetch_add(1, Ordering::Release);
-            if buf.count == world.samples_in_chunk(c) {
-                let Slot::Open(buf) = std::mem::replace(&mut *slot, Slot::Flushing) else {
-                    unreachable!()
-                };
-                break Some(buf);
-            }
-            break None;
-        };
-        if opened {
-            // Threads waiting to open this very chunk stop waiting (and stop counting as
-            // idle in admit_new_chunk).
-            shared.notify_progress();
-        }
-        if let Some(buf) = full {
-            shared.forget_open(c);
-            self.submit(Job { chunk: c, buf })?;
-        }
-        Ok(())
-    }
-
-    /// Hands a chunk to the workers. Never blocks: the memory bound is enforced when
-    /// chunks are opened ([`Self::admit_new_chunk`]), so that every writing thread shares
-    /// the back-pressure, not only the one that happens to complete chunks.
-    fn submit(&self, job: Job) -> Result<()> {
-        let tx = lock(&self.pool).as_ref().map(|(tx, _)| tx.clone());
-        self.shared.queued.fetch_add(1, Ordering::AcqRel);
-        match tx {
-            Some(tx) => tx.send(job).map_err(|e| {
-                self.shared.queued.fetch_sub(1, Ordering::AcqRel);
-                // Only if every worker died; keep the data so finalize can report it.
-                let Job { chunk, buf } = e.0;
-                *lock(&self.shared.slots[chunk as usize]) = Slot::Open(buf);
-                Error::internal("the flush threads are gone")
-            }),
-            None => {
-                self.shared.flush(job);
-                Ok(())
-            }
-        }
-    }
-
-    /// Waits until chunk `want` may be opened: fewer than `max_queued` chunks await the
-    /// workers and fewer than `max_open` are partially filled. Queued chunks always drain,
-    /// so for them this only waits. For open ones, waiting helps only if another thread is
-    /// filling them (in-order writes from several threads drift apart a little, and the
-    /// lagging thread completes the oldest chunk soon), so this waits while other threads
-    /// keep placing samples. When every caller waits here, the one furthest behind is let
-    /// through, up to one chunk per caller over the budget: it is about to complete chunks
-    /// and free the others. The oldest open chunk is stored early (evicted) when a lone
-    /// caller writes out of order, when even that allowance is used up, or when no sample
-    /// has been placed for a quiet time.
-    fn admit_new_chunk(&self, want: u64) -> Result<()> {
-        // No sample placed for this long although other threads are inside write_sample:
-        // they are not filling the open chunks (out-of-order writes), waiting will not help.
-        const QUIET: Duration = Duration::from_millis(10);
-        // How long every caller must have been waiting here before a chunk is evicted.
-        const ALL_WAITING: Duration = Duration::from_micros(200);
-        let shared = &self.shared;
-        lock(&shared.admitting).push(want);
-        let _admitting = Waiting(&shared.admitting, want);
-        let mut quiet_since = Instant::now();
-        let mut seen = shared.placed.load(Ordering::Acquire);
-        loop {
-            // Another thread may have opened (or even completed) the chunk meanwhile.
-            if !matches!(*lock(&shared.slots[want as usize]), Slot::Empty) {
-                return Ok(());
-            }
-            let (m, cv) = &shared.progress;
-            let guard = lock(m);
-            let queued = shared.queued.load(Ordering::Acquire);
-            let open = lock(&shared.open).len();
-            let callers = shared.callers.load(Ordering::Acquire);
-            let (all_waiting, laggard) = {
-                // Only waiters whose chunk is still unopened: one just woken by the thread
-                // that opened its chunk is about to leave.
-                let waiting = lock(&shared.admitting);
-                let stuck: Vec<u64> = waiting
-                    .iter()
-                    .copied()
-                    .filter(|&w| matches!(*lock(&shared.slots[w as usize]), Slot::Empty))
-                    .collect();
-                let lowest = stuck.iter().min().copied().unwrap_or(want);
-                (stuck.len() >= callers, lowest == want)
-            };
-            // Callers writing their own blocks of samples (OpenMP static schedule) need one
-            // open chunk each: the default budget allows that.
-            let budget = if shared.max_open_auto {
-                shared.max_open.max(callers + 1)
-            } else {
-                shared.max_open
-            };
-            if queued < shared.max_queued {
-                if open < budget {
-                    return Ok(());
-                }
-                if callers > 1 && all_waiting && laggard && open < budget + callers - 1 {
-                    return Ok(());
-                }
-            }
-            let placed = shared.placed.load(Ordering::Acquire);
-            if placed != seen {
-                seen = placed;
-                quiet_since = Instant::now();
-            }
-            let patience = if callers <= 1 {
-                // A lone caller: nobody else will fill the open chunks.
-                Duration::ZERO
-            } else if all_waiting {
-                ALL_WAITING
-            } else {
-                QUIET
-            };
-            let quiet = quiet_since.elapsed();
-            if queued >= shared.max_queued || quiet < patience {
-                let _ = cv.wait_timeout(guard, (patience - quiet.min(patience)).max(ALL_WAITING));
-                continue;
-            }
-            drop(guard);
-            let victim = lock(&shared.open).pop_front();
-            let Some(c) = victim else { continue };
-            let mut slot = lock(&shared.slots[c as usize]);
-            if let Slot::Open(_) = &*slot {
-                let Slot::Open(buf) = std::mem::replace(&mut *slot, Slot::Flushing) else {
-                    unreachable!()
-                };
-                drop(slot);
-                shared.stored_early.fetch_add(1, Ordering::AcqRel);
-                self.submit(Job { chunk: c, buf })?;
-            }
-            quiet_since = Instant::now();
-        }
-    }
-
     /// Stores every partially filled chunk, waits for the workers and returns what is on
     /// disk. Afterwards the writer accepts no more samples. Calling it twice is an error.
     pub fn finalize(&self) -> Result<Summary> {
@@ -800,142 +521,6 @@ impl Writer {
             })?;
         }
         Ok(out)
-    }
-
-    /// Calls `f` on each missing index `>= from` in the range until it returns false.
-    fn for_each_missing(&self, from: u64, mut f: impl FnMut(u64) -> bool) -> Result<()> {
-        let shared = &self.shared;
-        let world = &shared.world;
-        let cs = world.chunk_samples;
-        let from = from.max(shared.range.start);
-        if from >= shared.range.end {
-            return Ok(());
-        }
-        for c in from / cs..shared.range.end.div_ceil(cs) {
-            let n = world.samples_in_chunk(c) as usize;
-            let filled: Vec<u8> = loop {
-                let slot = lock(&shared.slots[c as usize]);
-                match &*slot {
-                    Slot::Open(buf) => break buf.filled.clone(),
-                    Slot::Flushing => {
-                        drop(slot);
-                        std::thread::sleep(Duration::from_micros(50));
-                    }
-                    Slot::Empty => {
-                        let on_disk = shared.stored[c as usize].load(Ordering::Acquire);
-                        break if on_disk == n as u64 {
-                            vec![1; n]
-                        } else if on_disk == 0 {
-                            vec![0; n]
-                        } else {
-                            shared.mask_of(c)?[..n].to_vec()
-                        };
-                    }
-                }
-            };
-            for (k, &m) in filled.iter().enumerate() {
-                let i = c * cs + k as u64;
-                if m == 0 && i >= from && !f(i) {
-                    return Ok(());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Flushes all open chunks and stops the workers.
-    fn close(&self) -> Result<()> {
-        let open: Vec<u64> = lock(&self.shared.open).drain(..).collect();
-        for c in open {
-            let mut slot = lock(&self.shared.slots[c as usize]);
-            if let Slot::Open(_) = &*slot {
-                let Slot::Open(buf) = std::mem::replace(&mut *slot, Slot::Flushing) else {
-                    unreachable!()
-                };
-                drop(slot);
-                self.submit(Job { chunk: c, buf })?;
-            }
-        }
-        if let Some((tx, workers)) = lock(&self.pool).take() {
-            drop(tx);
-            for w in workers {
-                if w.join().is_err() {
-                    return Err(Error::internal("a flush thread panicked"));
-                }
-            }
-        }
-        // Anything a failed flush left in memory is tried once more, here, in this thread.
-        for (c, slot) in self.shared.slots.iter().enumerate() {
-            let mut slot = lock(slot);
-            if let Slot::Open(_) = &*slot {
-                let Slot::Open(buf) = std::mem::replace(&mut *slot, Slot::Flushing) else {
-                    unreachable!()
-                };
-                drop(slot);
-                self.shared.take_pending_error();
-                self.shared.queued.fetch_add(1, Ordering::AcqRel);
-                self.shared.flush(Job {
-                    chunk: c as u64,
-                    buf,
-                });
-            }
-        }
-        // Let the syncer drain its queue, then retry (here) what it could not do.
-        lock(&self.shared.syncer).take();
-        if let Some(t) = lock(&self.syncer).take() {
-            if t.join().is_err() {
-                self.shared
-                    .set_pending_error(Error::internal("the sync thread panicked"));
-            }
-        }
-        let leftover: Vec<MaskClaim> = lock(&self.shared.pending_masks).clone();
-        if !leftover.is_empty() {
-            self.shared.sync_and_claim(&leftover);
-        }
-        if self.shared.durable {
-            // The masks' own directory entries: durable when finalize returns.
-            if let Err(e) = self.shared.world.store.sync_dirs() {
-                self.shared.set_pending_error(e);
-            }
-        }
-        match self.shared.take_pending_error() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-
-    /// After the last store: this writer still held its world and range, and every file
-    /// it stored (and the metadata) is still there; else finalize must not report success.
-    fn check_intact(&self) -> Result<()> {
-        if let Some(e) = self.shared.claims_lost.as_ref().and_then(|l| l.error()) {
-            return Err(e);
-        }
-        let world = &self.shared.world;
-        let stored = self
-            .chunks()
-            .filter(|&c| self.shared.stored[c as usize].load(Ordering::Acquire) > 0);
-        let missing = world.missing_files(stored);
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let shown: Vec<String> = missing
-            .iter()
-            .take(4)
-            .map(|p| format!("'{}'", p.display()))
-            .collect();
-        let more = match missing.len() {
-            n if n > 4 => format!(" and {} more", n - 4),
-            _ => String::new(),
-        };
-        Err(Error::new(
-            ErrorKind::Io,
-            format!(
-                "world '{}' in '{}' lost files while this writer had it open: {}{more} missing (was the world removed or replaced by another process?); the samples this writer stored there cannot be read back",
-                world.desc.world_id,
-                world.root.display(),
-                shown.join(", ")
-            ),
-        ))
     }
 
     fn summary(&self) -> Result<Summary> {
@@ -982,97 +567,7 @@ impl Drop for Writer {
     }
 }
 
-/// Device and inode of directory `dir`, if it exists.
-fn dir_identity(dir: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()))
-}
-
-/// Refuses to go on when the world's directory is not the one that was there before it
-/// was opened: another process replaced it before this writer's hold was in place.
-fn check_not_replaced(root: &Path, world_id: &str, before: Option<(u64, u64)>) -> Result<()> {
-    if dir_identity(&root.join(world_id)) == before {
-        return Ok(());
-    }
-    Err(Error::new(
-        ErrorKind::AlreadyExists,
-        format!(
-            "world '{world_id}' in '{}' was replaced by another writer while it was being opened; open it again",
-            root.display()
-        ),
-    ))
-}
-
-/// The chunk indices of sample-axis chunk `c` of `array` (all other axes are whole).
-fn data_chunk_index(array: &crate::storage::dataset::DataArray, c: u64) -> Vec<u64> {
-    let mut idx = vec![0u64; array.shape().len()];
-    idx[0] = c;
-    idx
-}
-
-fn already_written(i: u64) -> Error {
-    Error::new(
-        ErrorKind::AlreadyWritten,
-        format!("sample {i} was already written"),
-    )
-}
-
-/// A world whose arrays are not stored as umedata stores them (written by another tool)
-/// can be read but not written: writing chunks of the attribute's `chunk_samples` into it
-/// would corrupt it.
-fn refuse_foreign_layout(world: &World) -> Result<()> {
-    match world.layout_problem() {
-        None => Ok(()),
-        Some(p) => Err(Error::new(
-            ErrorKind::Format,
-            format!(
-                "world '{}' cannot be written by umedata: {p}",
-                world.desc.world_id
-            ),
-        )),
-    }
-}
-
 impl Shared {
-    /// The newest `written` mask of chunk `c`: a pending one (not yet committed) wins over
-    /// the one on disk, which may be older.
-    fn mask_of(&self, c: u64) -> Result<Vec<u8>> {
-        let pending = lock(&self.pending_masks)
-            .iter()
-            .rev()
-            .find(|(pc, _)| *pc == c)
-            .map(|(_, m)| m.clone());
-        match pending {
-            Some(m) => Ok(m),
-            None => self.world.read_mask_chunk(c),
-        }
-    }
-
-    /// The array and offset of position `pos` of a packed sample.
-    fn locate(&self, mut pos: usize) -> (usize, usize) {
-        for (a, &n) in self.lens.iter().enumerate() {
-            if pos < n {
-                return (a, pos);
-            }
-            pos -= n;
-        }
-        (3, pos)
-    }
-
-    fn forget_open(&self, c: u64) {
-        let mut open = lock(&self.open);
-        if let Some(pos) = open.iter().position(|&x| x == c) {
-            open.remove(pos);
-        }
-        drop(open);
-        self.notify_progress();
-    }
-
-    fn notify_progress(&self) {
-        let _g = lock(&self.progress.0);
-        self.progress.1.notify_all();
-    }
-
     fn take_pending_error(&self) -> Option<Error> {
         let e = lock(&self.pending_error).take();
         self.has_pending_error.store(false, Ordering::Release);
@@ -1085,183 +580,6 @@ impl Shared {
             *pending = Some(e);
         }
         self.has_pending_error.store(true, Ordering::Release);
-    }
-
-    /// A buffer for chunk `c`; when the chunk was stored early, what is on disk becomes its
-    /// base (the one read-modify-write an eviction costs).
-    fn new_buffer(&self, c: u64, from_disk: bool) -> Result<Box<ChunkBuf>> {
-        let world = &self.world;
-        let n = world.samples_in_chunk(c) as usize;
-        let (base, filled) = if from_disk {
-            let mut data: [Vec<f32>; 4] = Default::default();
-            for (a, v) in data.iter_mut().enumerate() {
-                *v = world.read_chunk_f32(&world.arrays[a], c)?;
-            }
-            let mut filled = self.mask_of(c)?;
-            filled.truncate(n);
-            (Some(data), filled)
-        } else {
-            (None, vec![0; n])
-        };
-        let count = filled.iter().filter(|&&f| f != 0).count() as u64;
-        Ok(Box::new(ChunkBuf {
-            base,
-            samples: (0..n).map(|_| None).collect(),
-            filled,
-            count,
-        }))
-    }
-
-    /// Copies array `a` of the chunk's samples `first..first + out.len() / per` into `out`
-    /// (NaN where no sample is); returns whether any of them is stored or being stored.
-    fn gather(&self, buf: &ChunkBuf, a: usize, first: usize, out: &mut [f32]) -> bool {
-        let per = self.lens[a];
-        let offset: usize = self.lens[..a].iter().sum();
-        let mut any = false;
-        for (k, dst) in out.chunks_exact_mut(per).enumerate() {
-            let s = first + k;
-            match (buf.samples.get(s), &buf.base) {
-                (Some(Some(sample)), _) => {
-                    dst.copy_from_slice(&sample[offset..offset + per]);
-                    any = true;
-                }
-                (Some(None), Some(base)) if buf.filled[s] != 0 => {
-                    dst.copy_from_slice(&base[a][s * per..(s + 1) * per]);
-                    any = true;
-                }
-                _ => dst.fill(f32::NAN),
-            }
-        }
-        any
-    }
-
-    /// Encodes and stores one chunk of every array, then its mask chunk. On failure the
-    /// buffer goes back to its slot (nothing is lost) and the error waits for the next call.
-    fn flush(&self, job: Job) {
-        let Job { chunk: c, buf } = job;
-        // A panic here (a bug) must not leave the slot `Flushing` forever, which would
-        // hang every later write to this chunk: it becomes an error, the buffer is kept.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.store_data(c, &buf).and_then(|()| {
-                let mut mask = buf.filled.clone();
-                mask.resize(self.world.chunk_samples as usize, 0);
-                if self.durable {
-                    lock(&self.pending_masks).push((c, mask.clone()));
-                    if let Some(tx) = lock(&self.syncer).as_ref() {
-                        // If the syncer is gone the mask stays pending; close retries it.
-                        let _ = tx.send((c, mask));
-                    }
-                    Ok(())
-                } else {
-                    self.store_mask(c, &mask)
-                }
-            })
-        }))
-        .unwrap_or_else(|_| {
-            Err(Error::internal(format!(
-                "internal panic while storing chunk {c} (a bug in umedata, please report it)"
-            )))
-        });
-        self.queued.fetch_sub(1, Ordering::AcqRel);
-        match result {
-            Ok(()) => {
-                let before = self.stored[c as usize].swap(buf.count, Ordering::AcqRel);
-                if buf.count >= before {
-                    self.samples_stored
-                        .fetch_add(buf.count - before, Ordering::AcqRel);
-                } else {
-                    self.samples_stored
-                        .fetch_sub(before - buf.count, Ordering::AcqRel);
-                }
-                *lock(&self.slots[c as usize]) = Slot::Empty;
-            }
-            Err(e) => {
-                *lock(&self.slots[c as usize]) = Slot::Open(buf);
-                lock(&self.open).push_back(c);
-                self.set_pending_error(e);
-            }
-        }
-        self.notify_progress();
-    }
-
-    /// Makes the stored data chunks of the chunks in `claims` durable (fdatasync of
-    /// exactly those files, then fsync of the directories they were renamed into), then
-    /// stores each `written` mask chunk (the store fsyncs a mask before its rename); a mask
-    /// leaves the pending list only then. On failure the rest stays pending (finalize
-    /// retries) and the error waits for the next call.
-    fn sync_and_claim(&self, claims: &[MaskClaim]) {
-        let store = &self.world.store;
-        let data_durable = claims
-            .iter()
-            .try_for_each(|(c, _)| {
-                self.world
-                    .arrays
-                    .iter()
-                    .try_for_each(|a| store.sync_key(&a.chunk_key(&data_chunk_index(a, *c))))
-            })
-            .and_then(|()| store.sync_dirs());
-        if let Err(e) = data_durable {
-            self.set_pending_error(e);
-            return;
-        }
-        for (c, mask) in claims {
-            if let Err(e) = self.store_mask(*c, mask) {
-                self.set_pending_error(e);
-                return;
-            }
-            let mut pending = lock(&self.pending_masks);
-            if let Some(pos) = pending.iter().position(|(pc, m)| pc == c && m == mask) {
-                pending.remove(pos);
-            }
-        }
-    }
-
-    /// Encodes and stores chunk `c` of the four data arrays.
-    fn store_data(&self, c: u64, buf: &ChunkBuf) -> Result<()> {
-        if let Some(e) = self.claims_lost.as_ref().and_then(|l| l.error()) {
-            return Err(e);
-        }
-        let world = &self.world;
-        let opts = codec_options();
-        let mut scratch = lock(&self.scratch).pop().unwrap_or_default();
-        let result = ArrayKind::ALL.iter().enumerate().try_for_each(|(a, kind)| {
-            let array = &world.arrays[a];
-            let idx = data_chunk_index(array, c);
-            if let Some(layout) = world.shard_layout(a) {
-                let us = layout.shape[0].get() as usize;
-                let n_inner = world.chunk_samples as usize / us;
-                let shard = crate::storage::shard::encode_shard(
-                    &layout,
-                    n_inner,
-                    &mut scratch,
-                    |j, out| self.gather(buf, a, j * us, out),
-                )
-                .map_err(|e| {
-                    Error::new(
-                        e.kind(),
-                        format!("storing chunk {c} of {}: {}", kind.name(), e.message()),
-                    )
-                })?;
-                return world.store.set_bytes(&array.chunk_key(&idx), shard);
-            }
-            // Zarr chunks are regular: the last chunk is stored at full size, the samples
-            // past n_samples being NaN padding.
-            let mut data = vec![0f32; world.chunk_samples as usize * self.lens[a]];
-            self.gather(buf, a, 0, &mut data);
-            array
-                .store_chunk_opt(&idx, data.as_slice(), &opts)
-                .map_err(|e| from_array(&format!("storing chunk {c} of {}", kind.name()), e))
-        });
-        lock(&self.scratch).push(scratch);
-        result
-    }
-
-    /// Stores chunk `c` of the `written` mask (only after its data chunks are stored).
-    fn store_mask(&self, c: u64, mask: &[u8]) -> Result<()> {
-        self.world
-            .written
-            .store_chunk_opt(&[c], mask, &codec_options())
-            .map_err(|e| from_array(&format!("storing chunk {c} of the written mask"), e))
     }
 }
 
