@@ -120,7 +120,8 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The rule name of a source file: `storage::<file>` inside storage, else the top module.
+/// The rule name of a source file: `storage::<file>` inside storage (`storage::<dir>` for
+/// every file of a folder `src/storage/<dir>/`), else the top module.
 fn module_of(rel: &Path) -> Option<String> {
     let parts: Vec<String> = rel
         .iter()
@@ -129,6 +130,7 @@ fn module_of(rel: &Path) -> Option<String> {
     match parts.as_slice() {
         [f] if f == "lib" => None,
         [s, f] if s == "storage" && f != "mod" => Some(format!("storage::{f}")),
+        [s, d, _, ..] if s == "storage" => Some(format!("storage::{d}")),
         [top, ..] => Some(top.clone()),
         [] => None,
     }
@@ -266,6 +268,26 @@ fn the_checker_catches_a_violation() {
     let targets: BTreeSet<String> = paths.iter().map(|p| target_of(p)).collect();
     assert!(targets.contains("writer") && targets.contains("convert") && targets.contains("error"));
     assert!(!allowed("storage::store", "writer"));
+    assert_eq!(
+        module_of(Path::new("storage/dataset/read.rs")).as_deref(),
+        Some("storage::dataset")
+    );
+    assert_eq!(
+        module_of(Path::new("storage/dataset/mod.rs")).as_deref(),
+        Some("storage::dataset")
+    );
+    assert_eq!(
+        module_of(Path::new("storage/store.rs")).as_deref(),
+        Some("storage::store")
+    );
+    assert_eq!(
+        module_of(Path::new("storage/mod.rs")).as_deref(),
+        Some("storage")
+    );
+    assert_eq!(
+        module_of(Path::new("writer/mod.rs")).as_deref(),
+        Some("writer")
+    );
     assert!(allowed("storage::dataset", "storage::shard"));
     assert!(!allowed("storage::codec", "storage::dataset"));
     assert!(allowed("writer", "storage::dataset"));
