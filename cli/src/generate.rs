@@ -334,7 +334,7 @@ pub fn run(a: &Args) -> Result<()> {
                         break;
                     }
                     done_local += 1;
-                    if done_local % 64 == 0 {
+                    if done_local.is_multiple_of(64) {
                         bar.inc(64);
                     }
                 }

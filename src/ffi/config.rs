@@ -116,7 +116,8 @@ pub unsafe extern "C" fn ume_writer_config_set_chunking(
         update("ume_writer_config_set_chunking", config, |o| {
             if chunk_samples != 0
                 && inner_chunk_samples != 0
-                && (inner_chunk_samples > chunk_samples || chunk_samples % inner_chunk_samples != 0)
+                && (inner_chunk_samples > chunk_samples
+                    || !chunk_samples.is_multiple_of(inner_chunk_samples))
             {
                 return Err(Error::invalid(format!(
                     "inner_chunk_samples {inner_chunk_samples} does not divide chunk_samples {chunk_samples} (expected a divisor of it, or 0 for the default)"

@@ -245,7 +245,7 @@ fn check_fits<T>(len: usize, name: &str) -> Result<()> {
 }
 
 fn check_aligned<T>(ptr: *const T, name: &str) -> Result<()> {
-    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+    if !(ptr as usize).is_multiple_of(std::mem::align_of::<T>()) {
         return Err(Error::invalid(format!(
             "argument '{name}' ({ptr:p}) is not aligned to {} bytes",
             std::mem::align_of::<T>()

@@ -127,7 +127,7 @@ pub(super) fn check_arrays(world: &World) -> Result<String, String> {
         let us = shape[0];
         let mut want = vec![us];
         want.extend(world.desc.sample_dims(*kind).iter().map(|&d| d as u64));
-        if shape != want || us == 0 || cs % us != 0 {
+        if shape != want || us == 0 || !cs.is_multiple_of(us) {
             problems.push(format!(
                 "{} has inner chunk shape {shape:?}, expected [k, {}] with k dividing {cs} (whole samples)",
                 kind.name(),

@@ -299,7 +299,7 @@ impl Writer {
                 format!("sample range [{start}, {start}+{count}) is empty or outside [0, {n})"),
             ));
         };
-        if start % cs != 0 || (end % cs != 0 && end != n) {
+        if !start.is_multiple_of(cs) || (end % cs != 0 && end != n) {
             return Err(Error::invalid(format!(
                 "sample range [{start}, {end}) is not chunk-aligned: start and end must be multiples of the chunk length {cs} (or end = n_samples = {n})"
             )));

@@ -29,7 +29,7 @@ fn resolve_inner(desc: &WorldDesc, opts: &StorageOptions, chunk_samples: u64) ->
     }
     match opts.inner_chunk_samples {
         None | Some(0) => Ok(default_inner_chunk_samples(desc, chunk_samples)),
-        Some(i) if i <= chunk_samples && chunk_samples % i == 0 => Ok(i),
+        Some(i) if i <= chunk_samples && chunk_samples.is_multiple_of(i) => Ok(i),
         Some(i) => Err(Error::invalid(format!(
             "inner_chunk_samples {i} does not divide chunk_samples {chunk_samples} (expected a divisor of it, or 0 for the default)"
         ))),

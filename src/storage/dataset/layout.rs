@@ -298,7 +298,7 @@ pub(super) fn array_layouts(
                 None => true,
                 Some(i) => {
                     let s: Vec<u64> = i.shape.iter().map(|d| d.get()).collect();
-                    whole(&s) && chunk[0] % s[0] == 0
+                    whole(&s) && chunk[0].is_multiple_of(s[0])
                 }
             };
         let fill = array.fill_value().as_ne_bytes();

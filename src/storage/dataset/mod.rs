@@ -145,7 +145,7 @@ pub fn default_inner_chunk_samples(desc: &WorldDesc, chunk_samples: u64) -> u64 
     let mut best = chunk_samples;
     let mut d = 1;
     while d * d <= chunk_samples {
-        if chunk_samples % d == 0 {
+        if chunk_samples.is_multiple_of(d) {
             for cand in [d, chunk_samples / d] {
                 if off(cand) <= 4f64.ln() && off(cand) < off(best) {
                     best = cand;
