@@ -266,6 +266,11 @@ fn resume_refuses_other_seed_or_simulator() {
     };
     let e = engine::generate(&d, &sim2, &ar1_sim, &resume, None).unwrap_err();
     assert!(e.message().contains("0.2.0"), "{}", e.message());
+    // Other bounds would draw other thetas: refused too.
+    let mut sim3 = ar1();
+    sim3.params[0].hi = 0.9;
+    let e = engine::generate(&d, &sim3, &ar1_sim, &resume, None).unwrap_err();
+    assert!(e.message().contains("\"hi\":0.9"), "{}", e.message());
     std::fs::remove_dir_all(d).unwrap();
 }
 

@@ -266,13 +266,17 @@ impl Simulator {
             .unwrap_or_else(|| code.to_string())
     }
 
-    /// The simulator's record in the manifest's configuration.
+    /// The simulator's record in the manifest's configuration (everything a draw depends
+    /// on, so a resumed run can check it is the same simulator).
     pub fn to_json(&self) -> Value {
         json!({
             "name": self.name,
             "version": self.version,
             "T": self.t,
             "H": self.h,
+            "params": self.params.iter().map(|p| json!({"name": p.name, "lo": p.lo, "hi": p.hi, "default": p.default, "unit": p.unit})).collect::<Vec<_>>(),
+            "shocks": self.shocks.iter().map(|s| json!({"name": s.name, "sigma": s.sigma})).collect::<Vec<_>>(),
+            "obs": self.obs,
             "reject_reasons": self.reject_reasons.iter().map(|(c, n)| (c.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
         })
     }
