@@ -632,9 +632,11 @@ pub unsafe extern "C" fn ume_gen_summary_get(
             UME_GEN_STOPPED => u64::from(r.stopped),
             UME_GEN_SAMPLES_WRITTEN => r.summary.samples_written,
             UME_GEN_REJECTED => r.rejections.values().sum(),
-            other => return Err(Error::invalid(format!(
+            other => {
+                return Err(Error::invalid(format!(
                 "what {other} is not known, expected UME_GEN_WRITTEN (0) .. UME_GEN_REJECTED (5)"
-            ))),
+            )))
+            }
         };
         Ok(())
     })
