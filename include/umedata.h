@@ -48,6 +48,36 @@
 #define UME_CONFIG_REWRITE 5
 
 /**
+ * `ume_gen_summary_get`: samples simulated and stored by this call.
+ */
+#define UME_GEN_WRITTEN 0
+
+/**
+ * `ume_gen_summary_get`: samples of the range already stored before this call.
+ */
+#define UME_GEN_ALREADY 1
+
+/**
+ * `ume_gen_summary_get`: samples of the range still missing after this call.
+ */
+#define UME_GEN_MISSING 2
+
+/**
+ * `ume_gen_summary_get`: 1 if the progress callback stopped the run, else 0.
+ */
+#define UME_GEN_STOPPED 3
+
+/**
+ * `ume_gen_summary_get`: samples of the whole world stored on disk.
+ */
+#define UME_GEN_SAMPLES_WRITTEN 4
+
+/**
+ * `ume_gen_summary_get`: rejected draws of this call's samples, all reasons together.
+ */
+#define UME_GEN_REJECTED 5
+
+/**
  * Row-major (C) buffers: `traj[t][o]` at `t * n_obs + o`.
  */
 #define UME_LAYOUT_C 1
@@ -199,6 +229,22 @@ typedef enum ume_status {
 } ume_status;
 
 /**
+ * How to generate (opaque): created by `ume_gen_config_new` with the defaults (seed 42,
+ * n_samples 0 = must be set for a new dataset, threads 0 = one per core, uniform design,
+ * the whole world, no resume, train/val/test 0.8/0.1/0.1 seeded with the seed, the writer
+ * defaults, max_attempts 1000), changed by `ume_gen_config_set_*` (each checks its value
+ * at once and leaves the config unchanged on error), released by `ume_gen_config_free`.
+ * `ume_generate` copies what it needs. Not thread-safe while being changed.
+ */
+typedef struct ume_gen_config ume_gen_config;
+
+/**
+ * What one `ume_generate` call did (opaque): read with `ume_gen_summary_get` and
+ * `ume_gen_summary_rejections`, release with `ume_gen_summary_free`.
+ */
+typedef struct ume_gen_summary ume_gen_summary;
+
+/**
  * A dataset manifest being built or loaded (opaque). Thread-safe (calls are serialized).
  * Created by `ume_manifest_new` or `ume_manifest_load`, released by `ume_manifest_free`.
  *
@@ -236,6 +282,15 @@ typedef struct ume_reader ume_reader;
  * Test vectors: tests/vectors/rng_chacha20.txt.
  */
 typedef struct ume_rng ume_rng;
+
+/**
+ * A simulator description (opaque): name, version, T, H, parameters (bounds, default,
+ * unit), shocks (sigma), observables and names of rejection reasons. Created by
+ * `ume_sim_new`, completed with `ume_sim_add_param`, `ume_sim_add_shock`, `ume_sim_add_obs`
+ * (their order is the order of theta, shocks and observables in the arrays), released by
+ * `ume_sim_free`. Not thread-safe while being changed; `ume_generate` only reads it.
+ */
+typedef struct ume_sim ume_sim;
 
 /**
  * The split of one world (opaque): one code per sample plus the record the manifest
@@ -278,6 +333,28 @@ typedef struct ume_writer ume_writer;
  * no thread changes may be passed to any number of creates at once.
  */
 typedef struct ume_writer_config ume_writer_config;
+
+/**
+ * The simulate callback, called for every attempt of every sample, from the engine's
+ * threads, several at once (`user` must be safe to use concurrently, or the run single
+ * threaded). `sample` is the index; `theta` (n_params) is this attempt's draw; `rng` is the
+ * sample's own generator `ume_rng_new(seed, sample)`, already advanced past the theta
+ * draws, to draw the shocks from (use it only during the call; do not free it);
+ * `traj` (T × n_obs), `irfs` (n_shocks × (H+1) × n_obs) and `shocks` (T × n_shocks) are
+ * row-major, zero on entry, and are what gets stored. Return 0 to accept the sample, a
+ * reason code > 0 to reject this theta (it is counted and redrawn from the same stream),
+ * a value < 0 to abort the whole run with an error (what was stored stays, resumable).
+ */
+typedef int32_t (*ume_simulate_fn)(void *user, uint64_t sample, const double *theta, struct ume_rng *rng, double *traj, double *irfs, double *shocks);
+
+/**
+ * The progress callback: called after every stored sample, from the engine's threads but
+ * one call at a time, with the samples stored by this run so far, the number this run has
+ * to store, and the rate in samples per second. Return nonzero to stop: the engine stops
+ * taking new samples, stores what was simulated, writes the manifest and returns UME_OK
+ * with `UME_GEN_STOPPED` = 1 in the summary; the run can be resumed.
+ */
+typedef int32_t (*ume_progress_fn)(void *user, uint64_t done, uint64_t total, double rate);
 
 /**
  * What a simulator produces per sample, and the names of its dimensions.
@@ -557,6 +634,172 @@ enum ume_status ume_writer_config_set_zarr_format(struct ume_writer_config *conf
  * UME_ERR_INVALID_ARGUMENT outside [3, 31536000].
  */
 enum ume_status ume_writer_config_set_claim_lease(struct ume_writer_config *config, uint64_t seconds);
+
+/**
+ * Creates a simulator description with no parameters, shocks or observables in `*out`.
+ * `name` becomes the world id (`[A-Za-z0-9_.-]+`), `version` is recorded in the
+ * manifest; T >= 1. The caller owns it and releases it with `ume_sim_free`. Errors:
+ * UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT.
+ */
+enum ume_status ume_sim_new(const char *name, const char *version, uint32_t t, uint32_t h, struct ume_sim **out);
+
+/**
+ * Releases a simulator description. NULL is a no-op; a double free is detected, ignored
+ * and reported in the thread's error message.
+ */
+void ume_sim_free(struct ume_sim *sim);
+
+/**
+ * Adds a parameter (the next entry of theta), drawn uniformly in [lo, hi] (finite,
+ * lo < hi), with a default in [lo, hi] and a unit ("-" for dimensionless). Errors:
+ * UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT (bounds, default, repeated name).
+ */
+enum ume_status ume_sim_add_param(struct ume_sim *sim, const char *name, double lo, double hi, double default_value, const char *unit);
+
+/**
+ * Adds a shock (the next entry of the shocks and irfs arrays) with standard deviation
+ * `sigma` (finite, > 0; recorded in the manifest). Errors: UME_ERR_NULL_ARGUMENT,
+ * UME_ERR_INVALID_ARGUMENT.
+ */
+enum ume_status ume_sim_add_shock(struct ume_sim *sim, const char *name, double sigma);
+
+/**
+ * Adds an observable (the next entry of the trajectories and irfs arrays). Errors:
+ * UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT.
+ */
+enum ume_status ume_sim_add_obs(struct ume_sim *sim, const char *name);
+
+/**
+ * Names rejection reason `code` (>= 1) for the manifest (e.g. 1 = "indeterminate");
+ * unnamed codes are recorded as numbers. Errors: UME_ERR_NULL_ARGUMENT,
+ * UME_ERR_INVALID_ARGUMENT.
+ */
+enum ume_status ume_sim_set_reject_reason(struct ume_sim *sim, int32_t code, const char *name);
+
+/**
+ * Creates a generation config holding the defaults in `*out` (see `ume_gen_config`). The
+ * caller owns it and releases it with `ume_gen_config_free`. Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_gen_config_new(struct ume_gen_config **out);
+
+/**
+ * Releases a generation config. NULL is a no-op; a double free is detected and reported.
+ */
+void ume_gen_config_free(struct ume_gen_config *config);
+
+/**
+ * Global seed: sample i draws from `ume_rng_new(seed, i)`. Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_gen_config_set_seed(struct ume_gen_config *config, uint64_t seed);
+
+/**
+ * Number of samples of the world (0 = the dataset's, for resume, parts and finish).
+ * Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_gen_config_set_samples(struct ume_gen_config *config, uint64_t n_samples);
+
+/**
+ * Simulation threads (0 = one per core, at most 1024). The result does not depend on it.
+ * Errors: UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT.
+ */
+enum ume_status ume_gen_config_set_threads(struct ume_gen_config *config, uint32_t threads);
+
+/**
+ * Attempts per sample before the run fails naming the sample (0 = 1000, at most
+ * 1000000). Errors: UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT.
+ */
+enum ume_status ume_gen_config_set_max_attempts(struct ume_gen_config *config, uint32_t max_attempts);
+
+/**
+ * Only samples [start, start + count) (chunk-aligned, checked by `ume_generate`): one of
+ * many processes (MPI rank, array task). The world must exist (`ume_generate_prepare`);
+ * after all parts, `ume_generate_finish` writes the manifest. count 0 = the whole world.
+ * Errors: UME_ERR_NULL_ARGUMENT, UME_ERR_OUT_OF_RANGE (start + count overflows).
+ */
+enum ume_status ume_gen_config_set_part(struct ume_gen_config *config, uint64_t start, uint64_t count);
+
+/**
+ * Resume (nonzero): continue an existing dataset made by the engine, simulating only the
+ * samples it lacks; seed, design, simulator and max_attempts must be the first run's.
+ * Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_gen_config_set_resume(struct ume_gen_config *config, int32_t resume);
+
+/**
+ * Train/val/test fractions of the split (each in [0, 1], summing to 1) and the seed of
+ * the assignment. Errors: UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT.
+ */
+enum ume_status ume_gen_config_set_split(struct ume_gen_config *config, double train, double val, double test, uint64_t split_seed);
+
+/**
+ * Theta from a table instead of uniform draws: `values` holds n_samples × n_params
+ * numbers, row-major (row i = theta of sample i), copied now (NULL with n_values 0 goes
+ * back to the uniform design). Its size and values are checked by `ume_generate`; a
+ * table row cannot be redrawn, so a rejected row is an error naming the sample.
+ * Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_gen_config_set_theta_table(struct ume_gen_config *config, const double *values, size_t n_values);
+
+/**
+ * Storage and writer options (codec, chunking, ...) from a writer config, copied now
+ * (NULL = the defaults). Its thread count 0 means as many compression threads as
+ * simulation threads. Errors: UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT.
+ */
+enum ume_status ume_gen_config_set_writer_config(struct ume_gen_config *config, const struct ume_writer_config *writer_config);
+
+/**
+ * Runs the simulator `sim` with `simulate` over the samples `config` asks for and writes
+ * them to the dataset at `path` (see `ume_gen_config`): a new world with its manifest and
+ * splits, a resumed one (`ume_gen_config_set_resume`) or one part
+ * (`ume_gen_config_set_part`). Sample i is a function of (seed, i) alone: the same seed
+ * gives byte-identical arrays for any thread count, any stop/resume history and any
+ * split into parts. Theta is drawn per attempt from `ume_rng_new(seed, i)` as
+ * `lo + (hi - lo) * uniform` in parameter order (or taken from the theta table), then the
+ * callback continues the same stream; a rejected theta is redrawn from it, up to
+ * max_attempts (default 1000) attempts, then the run fails naming the sample.
+ * `simulate` and `progress` are called from the engine's threads (see their typedefs);
+ * `progress` may be NULL. `summary_out` may be NULL; otherwise `*summary_out` receives a
+ * summary the caller releases with `ume_gen_summary_free` (also after a stop).
+ * Errors: UME_ERR_NULL_ARGUMENT; UME_ERR_INVALID_ARGUMENT (a description, option, or a
+ * seed/design/simulator that differs from the dataset's on resume; a callback that
+ * returned < 0 or a sample that found no accepted draw: the message names the sample);
+ * UME_ERR_ALREADY_EXISTS; UME_ERR_LENGTH_MISMATCH (theta table size); UME_ERR_NON_FINITE;
+ * I/O and format errors of the writer. After an error, what was stored stays valid and
+ * the run can be resumed.
+ */
+enum ume_status ume_generate(const char *path, const struct ume_sim *sim, const struct ume_gen_config *config, ume_simulate_fn simulate, void *user, ume_progress_fn progress, void *progress_user, struct ume_gen_summary **summary_out);
+
+/**
+ * Creates the world of `sim` and its manifest at `path`, storing no sample: the first
+ * step of a run split into parts (call it once, e.g. on MPI rank 0, before the parts).
+ * `config` must not have a part or resume set. Errors: as `ume_generate`.
+ */
+enum ume_status ume_generate_prepare(const char *path, const struct ume_sim *sim, const struct ume_gen_config *config);
+
+/**
+ * The last step of a run split into parts (call it once, after every part returned):
+ * records the rejections of all parts, computes the splits and writes the final
+ * manifest. Errors: as `ume_generate`.
+ */
+enum ume_status ume_generate_finish(const char *path, const struct ume_sim *sim, const struct ume_gen_config *config);
+
+/**
+ * Stores one number of the summary in `*out`: `what` is UME_GEN_WRITTEN,
+ * UME_GEN_ALREADY, UME_GEN_MISSING, UME_GEN_STOPPED, UME_GEN_SAMPLES_WRITTEN or
+ * UME_GEN_REJECTED. Errors: UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT (unknown `what`).
+ */
+enum ume_status ume_gen_summary_get(const struct ume_gen_summary *summary, uint32_t what, uint64_t *out);
+
+/**
+ * Stores in `*out` how many draws of this call's samples were rejected with reason
+ * `code` (0 if none). Errors: UME_ERR_NULL_ARGUMENT.
+ */
+enum ume_status ume_gen_summary_rejections(const struct ume_gen_summary *summary, int32_t code, uint64_t *out);
+
+/**
+ * Releases a summary. NULL is a no-op; a double free is detected and reported.
+ */
+void ume_gen_summary_free(struct ume_gen_summary *summary);
 
 /**
  * The message of the most recent failed umedata call on the calling thread, or "" if none

@@ -9,6 +9,8 @@
 //! - [`writer`] and [`reader`]: samples in and out;
 //! - [`splits`], [`manifest`]: what a dataset claims about itself;
 //! - [`reference`](mod@reference): the built-in simulators (configured from manifests);
+//! - [`engine`]: generation for any simulator (draws, redraws, threads, resume, parts,
+//!   manifest);
 //! - [`validate`]: every check of a dataset on disk, as a report;
 //! - [`ffi`]: the C face, and nothing else.
 
@@ -20,6 +22,7 @@
 
 pub(crate) mod convert;
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod manifest;
 pub mod reader;

@@ -47,7 +47,17 @@ const RULES: &[(&str, &[&str])] = &[
             "error", "world", "seeds", "digest", "storage", "reader", "writer", "splits",
         ],
     ),
-    ("reference", &["error", "world", "seeds", "manifest"]),
+    (
+        "engine",
+        &[
+            "error", "world", "convert", "seeds", "digest", "reader", "writer", "splits",
+            "manifest",
+        ],
+    ),
+    (
+        "reference",
+        &["error", "world", "seeds", "manifest", "engine"],
+    ),
     (
         "validate",
         &[
@@ -62,6 +72,7 @@ const RULES: &[(&str, &[&str])] = &[
             "splits",
             "manifest",
             "reference",
+            "engine",
         ],
     ),
     (
@@ -79,6 +90,7 @@ const RULES: &[(&str, &[&str])] = &[
             "manifest",
             "reference",
             "validate",
+            "engine",
         ],
     ),
 ];

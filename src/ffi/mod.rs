@@ -4,7 +4,8 @@
 //!
 //! One file per handle type: [`writer`] (`ume_writer`), [`config`] (`ume_writer_config`),
 //! [`reader`] (`ume_reader`), [`rng`] (`ume_rng`), [`manifest`] (`ume_manifest`),
-//! [`splits`] (`ume_splits`); [`flags`] parses every C flag value.
+//! [`splits`] (`ume_splits`), [`engine`] (`ume_sim`, `ume_gen_config`, `ume_gen_summary`);
+//! [`flags`] parses every C flag value.
 
 // The C face: raw pointers from C are this module's whole job.
 #![allow(unsafe_code)]
@@ -12,6 +13,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod flags;
 pub mod manifest;

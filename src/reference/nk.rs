@@ -738,6 +738,61 @@ impl Config {
     }
 }
 
+/// Reason code of an indeterminate draw when `nk` runs through the generation engine.
+pub const REJECT_INDETERMINATE: u32 = 1;
+/// Reason code of a draw without a stable solution (or a unit root, a singular system).
+pub const REJECT_NO_STABLE_SOLUTION: u32 = 2;
+
+impl Config {
+    /// The `nk` world as a simulator description for the generation engine
+    /// ([`crate::engine`]): the same names, bounds, defaults (clamped to the bounds), units,
+    /// shocks and observables the CLI records.
+    pub fn simulator(&self) -> Result<crate::engine::Simulator> {
+        self.validate()?;
+        let mut s =
+            crate::engine::Simulator::new(WORLD_ID, env!("CARGO_PKG_VERSION"), self.t, self.h)?;
+        for (j, name) in PARAM_NAMES.iter().enumerate() {
+            let [lo, hi] = self.bounds[j];
+            s.add_param(name, lo, hi, DEFAULTS[j].clamp(lo, hi), UNITS[j])?;
+        }
+        for (name, sigma) in SHOCK_NAMES.iter().zip(self.shock_sigma()) {
+            s.add_shock(name, sigma)?;
+        }
+        for name in OBS_NAMES {
+            s.add_obs(name)?;
+        }
+        s.set_reject_reason(REJECT_INDETERMINATE, "indeterminate")?;
+        s.set_reject_reason(REJECT_NO_STABLE_SOLUTION, "no_stable_solution")?;
+        Ok(s)
+    }
+
+    /// One attempt of the engine's simulate callback: solves theta (rejecting a draw that
+    /// is not determinate), then draws the `T × 3` shocks from `rng` and simulates. Through
+    /// the engine's uniform design this is exactly [`Config::sample`].
+    pub fn simulate_attempt(
+        &self,
+        theta: &[f64],
+        rng: &mut SampleRng,
+        trajectories: &mut [f64],
+        irfs: &mut [f64],
+        shocks: &mut [f64],
+    ) -> Result<crate::engine::Outcome> {
+        use crate::engine::Outcome;
+        let p = Params::from_theta(theta)?;
+        let sol = match solve(&p, self.kappa, self.sigma_u) {
+            Ok(sol) => sol,
+            Err(SolveError::Indeterminate { .. }) => {
+                return Ok(Outcome::Reject(REJECT_INDETERMINATE))
+            }
+            Err(_) => return Ok(Outcome::Reject(REJECT_NO_STABLE_SOLUTION)),
+        };
+        rng.fill_normal(shocks);
+        sol.simulate(shocks, self.t as usize, trajectories)?;
+        sol.irfs(self.h as usize, irfs)?;
+        Ok(Outcome::Accept)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -771,6 +826,76 @@ mod tests {
         let direct = [1.0, 0.0, 0.0];
         h[2] = [0, 1, 2].map(|j| p.phi_pi * h[1][j] + p.phi_y * h[0][j] + direct[j]);
         h
+    }
+
+    #[test]
+    fn through_the_engine_equals_the_reference_samples() {
+        use crate::engine::{self, GenerateOptions};
+        let mut cfg = Config {
+            t: 12,
+            h: 5,
+            ..Config::default()
+        };
+        cfg.bounds[2] = [0.5, 3.5]; // phi_pi below 1: indeterminate draws to redraw
+        let sim = cfg.simulator().unwrap();
+        let dir = std::env::temp_dir().join(format!("ume_nk_engine_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let n = 64;
+        let opts = GenerateOptions {
+            seed: 42,
+            n_samples: n,
+            threads: 2,
+            max_attempts: MAX_ATTEMPTS,
+            ..GenerateOptions::default()
+        };
+        let f =
+            |_: u64, th: &[f64], r: &mut SampleRng, a: &mut [f64], b: &mut [f64], c: &mut [f64]| {
+                cfg.simulate_attempt(th, r, a, b, c)
+            };
+        let rep = engine::generate(&dir, &sim, &f, &opts, None).unwrap();
+        assert_eq!(rep.written, n);
+        let rej = cfg.count_rejections(42, n, 1).unwrap();
+        assert!(rej.indeterminate > 0, "the test should exercise redraws");
+        assert_eq!(
+            rep.rejections
+                .get(&REJECT_INDETERMINATE)
+                .copied()
+                .unwrap_or(0),
+            rej.indeterminate
+        );
+        assert_eq!(
+            rep.rejections
+                .get(&REJECT_NO_STABLE_SOLUTION)
+                .copied()
+                .unwrap_or(0),
+            rej.other
+        );
+        let rd = crate::reader::Reader::open(&dir, WORLD_ID).unwrap();
+        let desc = cfg.desc(1);
+        use crate::world::ArrayKind as K;
+        let len = |k| desc.sample_len(k);
+        for i in 0..n {
+            let want = cfg.sample(42, i).unwrap();
+            let mut got = [
+                vec![0f32; len(K::Theta)],
+                vec![0f32; len(K::Trajectories)],
+                vec![0f32; len(K::Irfs)],
+                vec![0f32; len(K::Shocks)],
+            ];
+            let [a, b, c, d] = &mut got;
+            rd.read_range(i, 1, crate::Layout::C, [Some(a), Some(b), Some(c), Some(d)])
+                .unwrap();
+            let f32s = |v: &[f64]| v.iter().map(|x| *x as f32).collect::<Vec<_>>();
+            assert_eq!(got[0], f32s(&want.theta), "theta of sample {i}");
+            assert_eq!(
+                got[1],
+                f32s(&want.trajectories),
+                "trajectories of sample {i}"
+            );
+            assert_eq!(got[2], f32s(&want.irfs), "irfs of sample {i}");
+            assert_eq!(got[3], f32s(&want.shocks), "shocks of sample {i}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
