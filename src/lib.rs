@@ -7,7 +7,8 @@
 //!   [`seeds`] (per-sample streams), [`digest`];
 //! - `storage` (crate-internal): the on-disk layout, the atomic store, codecs, shards;
 //! - [`writer`] and [`reader`]: samples in and out;
-//! - [`splits`], [`manifest`]: what a dataset claims about itself;
+//! - [`splits`], [`manifest`]: what a dataset claims about itself; [`names`]: naming a
+//!   world written without names;
 //! - [`reference`](mod@reference): the built-in simulators (configured from manifests);
 //! - [`validate`]: every check of a dataset on disk, as a report;
 //! - [`ffi`]: the C face, and nothing else.
@@ -22,6 +23,7 @@ pub(crate) mod convert;
 pub mod digest;
 pub mod error;
 pub mod manifest;
+pub mod names;
 pub mod reader;
 pub mod reference;
 pub mod seeds;
