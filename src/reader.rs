@@ -239,12 +239,14 @@ impl Reader {
         let mut mask_chunks: std::collections::BTreeMap<u64, Vec<u8>> = Default::default();
         for &i in ids {
             let c = i / mc;
-            if !mask_chunks.contains_key(&c) {
-                let start = c * mc;
-                let m = self.world.read_mask_range(start, mc.min(n - start))?;
-                mask_chunks.insert(c, m);
-            }
-            if mask_chunks[&c][(i - c * mc) as usize] == 0 {
+            let m = match mask_chunks.entry(c) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let start = c * mc;
+                    e.insert(self.world.read_mask_range(start, mc.min(n - start))?)
+                }
+            };
+            if m[(i - c * mc) as usize] == 0 {
                 return Err(Error::new(
                     ErrorKind::NotWritten,
                     format!("sample {i} was never written"),
@@ -252,9 +254,9 @@ impl Reader {
             }
         }
         // Every (array, unit) to decode, with the output positions it feeds.
-        let mut jobs: Vec<(usize, u64, Vec<(usize, usize)>)> = Vec::new();
-        for a in 0..4 {
-            if out[a].is_none() {
+        let mut jobs: Vec<UnitJob> = Vec::new();
+        for (a, buf) in out.iter().enumerate() {
+            if buf.is_none() {
                 continue;
             }
             let us = self.world.read_unit_samples(a);
@@ -273,7 +275,7 @@ impl Reader {
             .map(|k| desc.sample_dims(*k))
             .collect();
         let pers: Vec<usize> = ArrayKind::ALL.iter().map(|k| desc.sample_len(*k)).collect();
-        let decode = |job: &(usize, u64, Vec<(usize, usize)>)| -> Result<Unit> {
+        let decode = |job: &UnitJob| -> Result<Unit> {
             let (a, u, wants) = job;
             match self.world.read_unit(*a, *u)? {
                 UnitRead::Data(d) => Ok(d),
@@ -346,6 +348,10 @@ impl Reader {
         })
     }
 }
+
+/// One read unit to decode: (array, unit, the (output position, sample within the unit)
+/// pairs it feeds).
+type UnitJob = (usize, u64, Vec<(usize, usize)>);
 
 /// The error for a unit (chunk or inner chunk) of array `a` absent from disk while the
 /// written mask claims samples `first..last` of it.
