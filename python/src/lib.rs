@@ -72,7 +72,21 @@ impl<'py> Arr<'py> {
         if let Ok(a) = x.downcast::<PyArrayDyn<f32>>() {
             return Ok(Arr::F32(a.try_readonly()?));
         }
-        // ints, float16, lists, ...: numpy converts (an unconvertible value raises there)
+        // ints, float16, lists, ...: numpy converts (an unconvertible value raises there);
+        // complex numbers would lose their imaginary part: refused
+        if let Ok(kind) = x
+            .getattr("dtype")
+            .and_then(|d| d.getattr("kind"))
+            .and_then(|k| k.extract::<String>())
+        {
+            if kind == "c" {
+                return Err(arg_err(
+                    py,
+                    ErrorKind::InvalidArgument,
+                    format!("{name} is complex, expected real numbers (float or int)"),
+                ));
+            }
+        }
         let np = py.import("numpy")?;
         let a = np.call_method1("asarray", (x, "float64")).map_err(|e| {
             arg_err(

@@ -138,6 +138,12 @@ def test_errors_are_exceptions_with_status(tmp_path, full):
     with pytest.raises(umedata.UmedataError) as e:
         w.write_sample(0, th, tr_nan, ir, sh)
     assert e.value.status == umedata.STATUS["NonFinite"]
+    with pytest.raises(umedata.UmedataError) as e:
+        w.write_sample(0, th + 1j, tr, ir, sh)
+    assert e.value.status == umedata.STATUS["InvalidArgument"] and "theta is complex" in e.value.message
+    with pytest.raises(umedata.UmedataError) as e:
+        w.write_sample(0, ["a", "b", "c"], tr, ir, sh)
+    assert e.value.status == umedata.STATUS["InvalidArgument"] and "theta is not convertible" in e.value.message
     w.write_sample(0, th, tr, ir, sh)
     with pytest.raises(umedata.UmedataError) as e:
         w.write_sample(0, th, tr, ir, sh)
