@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of umedata: Rust (unit, integration, header freshness, fmt, clippy),
-# the C programs under CTest, and the Python interop suite (zarr-python, xarray,
-# tensorstore) in a venv this script creates. Exit status non-zero on any failure.
+# the C programs under CTest, the Python package (python/, installed with pip) and the
+# Python suite (package, interop with zarr-python, xarray, tensorstore) in a venv this
+# script creates. Exit status non-zero on any failure.
 #
 #   bash scripts/test.sh
 #
@@ -54,9 +55,13 @@ else
   echo "valgrind not installed: memcheck pass skipped" >&2
 fi
 
-step "Python interop (zarr-python, xarray, tensorstore)"
+step "Python package (pip install ./python) + Python tests (package, prototype example, interop)"
 venv="$(bash "$root/scripts/python-env.sh")"
-UME_WRITE_DEMO="$build/write_demo" "$venv/bin/python" -m pytest -q "$root/tests/python"
+# The package (PyO3, built by maturin from tests/python/requirements.txt) reuses the
+# release build's target directory, so only the extension module itself is compiled.
+PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" \
+  "$venv/bin/python" -m pip install --quiet --no-build-isolation --force-reinstall --no-deps "$root/python"
+UME_REQUIRE_PACKAGE=1 UME_WRITE_DEMO="$build/write_demo" "$venv/bin/python" -m pytest -q "$root/tests/python"
 
 # The generated header must be the committed one (build.rs refreshes it outside CI).
 if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1 \

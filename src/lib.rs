@@ -7,7 +7,8 @@
 //!   [`seeds`] (per-sample streams), [`digest`];
 //! - `storage` (crate-internal): the on-disk layout, the atomic store, codecs, shards;
 //! - [`writer`] and [`reader`]: samples in and out;
-//! - [`splits`], [`manifest`]: what a dataset claims about itself;
+//! - [`splits`], [`manifest`]: what a dataset claims about itself; [`names`]: naming a
+//!   world written without names;
 //! - [`reference`](mod@reference): the built-in simulators (configured from manifests);
 //! - [`engine`]: generation for any simulator (draws, redraws, threads, resume, parts,
 //!   manifest);
@@ -25,6 +26,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod manifest;
+pub mod names;
 pub mod reader;
 pub mod reference;
 pub mod seeds;

@@ -176,14 +176,7 @@ impl Reader {
                     UnitRead::Data(d) => d,
                     UnitRead::Missing(what) => {
                         let (first, last) = (u * us + lo as u64, u * us + hi as u64);
-                        return Err(Error::new(
-                            ErrorKind::Format,
-                            format!(
-                                "array '{}/{}': {what}, but the written mask says samples {first}..{last} of it are stored: the dataset is damaged (restore the file from a copy, or rewrite those samples)",
-                                desc.world_id,
-                                kind.name()
-                            ),
-                        ));
+                        return Err(missing_unit_error(desc, a, &what, first, last));
                     }
                 };
                 let first_out = (u * us + lo as u64 - start) as usize;
@@ -206,6 +199,192 @@ impl Reader {
             }
         }
         Ok(())
+    }
+    /// Copies the samples `ids` (any order, repeats allowed) into the given buffers
+    /// (`None` skips an array): block `j` of each buffer receives sample `ids[j]`, in
+    /// `layout`. The ids are grouped by read unit (inner chunk of a sharded array, else
+    /// chunk) so that each unit is decoded once and verified whole, and the units of all
+    /// four arrays are decoded on up to `threads` threads (0 = one per core). Checks every
+    /// id and buffer length, and that every sample is stored, before decoding anything;
+    /// the errors are those of [`Self::read_range`].
+    pub fn read_samples<T: Float + Send>(
+        &self,
+        ids: &[u64],
+        layout: Layout,
+        mut out: [Option<&mut [T]>; 4],
+        threads: usize,
+    ) -> Result<()> {
+        let desc = &self.world.desc;
+        let n = desc.n_samples;
+        if ids.is_empty() {
+            return Err(Error::invalid(
+                "ids is empty, expected at least 1 sample index",
+            ));
+        }
+        if let Some((j, i)) = ids.iter().enumerate().find(|(_, &i)| i >= n) {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("sample index {i} (ids[{j}]) out of range [0, {n})"),
+            ));
+        }
+        let count = ids.len() as u64;
+        for (a, kind) in ArrayKind::ALL.iter().enumerate() {
+            if let Some(buf) = &out[a] {
+                check_len(kind.name(), buf.len(), desc.range_len(*kind, count)?)?;
+                self.world.check_output_type(a, T::IS_F64)?;
+            }
+        }
+        // The written mask, one mask chunk at a time, each read once.
+        let mc = self.world.mask_chunk_samples();
+        let mut mask_chunks: std::collections::BTreeMap<u64, Vec<u8>> = Default::default();
+        for &i in ids {
+            let c = i / mc;
+            let m = match mask_chunks.entry(c) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let start = c * mc;
+                    e.insert(self.world.read_mask_range(start, mc.min(n - start))?)
+                }
+            };
+            if m[(i - c * mc) as usize] == 0 {
+                return Err(Error::new(
+                    ErrorKind::NotWritten,
+                    format!("sample {i} was never written"),
+                ));
+            }
+        }
+        // Every (array, unit) to decode, with the output positions it feeds.
+        let mut jobs: Vec<UnitJob> = Vec::new();
+        for (a, buf) in out.iter().enumerate() {
+            if buf.is_none() {
+                continue;
+            }
+            let us = self.world.read_unit_samples(a);
+            let mut units: std::collections::BTreeMap<u64, Vec<(usize, usize)>> =
+                Default::default();
+            for (pos, &i) in ids.iter().enumerate() {
+                units
+                    .entry(i / us)
+                    .or_default()
+                    .push((pos, (i % us) as usize));
+            }
+            jobs.extend(units.into_iter().map(|(u, w)| (a, u, w)));
+        }
+        let dims: Vec<Vec<usize>> = ArrayKind::ALL
+            .iter()
+            .map(|k| desc.sample_dims(*k))
+            .collect();
+        let pers: Vec<usize> = ArrayKind::ALL.iter().map(|k| desc.sample_len(*k)).collect();
+        let decode = |job: &UnitJob| -> Result<Unit> {
+            let (a, u, wants) = job;
+            match self.world.read_unit(*a, *u)? {
+                UnitRead::Data(d) => Ok(d),
+                UnitRead::Missing(what) => {
+                    let us = self.world.read_unit_samples(*a);
+                    let first = wants.iter().map(|w| w.1).min().unwrap_or(0) as u64;
+                    let last = wants.iter().map(|w| w.1).max().unwrap_or(0) as u64;
+                    Err(missing_unit_error(
+                        desc,
+                        *a,
+                        &what,
+                        u * us + first,
+                        u * us + last + 1,
+                    ))
+                }
+            }
+        };
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
+            t => t,
+        }
+        .min(jobs.len());
+        if threads <= 1 {
+            for job in &jobs {
+                let data = decode(job)?;
+                if let Some(buf) = out[job.0].as_deref_mut() {
+                    scatter_unit(buf, &data, &job.2, pers[job.0], &dims[job.0], layout);
+                }
+            }
+            return Ok(());
+        }
+        // Workers decode units (the costly part) and hand them over; this thread places
+        // the samples meanwhile. The first error stops the workers.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<Unit>)>(threads * 2);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let (next, stop, jobs, decode) = (&next, &stop, &jobs, &decode);
+                scope.spawn(move || {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    while !stop.load(Relaxed) {
+                        let j = next.fetch_add(1, Relaxed);
+                        let Some(job) = jobs.get(j) else { break };
+                        if tx.send((j, decode(job))).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut first_err = None;
+            for (j, data) in rx {
+                match data {
+                    Ok(data) if first_err.is_none() => {
+                        let (a, _, wants) = &jobs[j];
+                        if let Some(buf) = out[*a].as_deref_mut() {
+                            scatter_unit(buf, &data, wants, pers[*a], &dims[*a], layout);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+            first_err.map_or(Ok(()), Err)
+        })
+    }
+}
+
+/// One read unit to decode: (array, unit, the (output position, sample within the unit)
+/// pairs it feeds).
+type UnitJob = (usize, u64, Vec<(usize, usize)>);
+
+/// The error for a unit (chunk or inner chunk) of array `a` absent from disk while the
+/// written mask claims samples `first..last` of it.
+fn missing_unit_error(desc: &WorldDesc, a: usize, what: &str, first: u64, last: u64) -> Error {
+    Error::new(
+        ErrorKind::Format,
+        format!(
+            "array '{}/{}': {what}, but the written mask says samples {first}..{last} of it are stored: the dataset is damaged (restore the file from a copy, or rewrite those samples)",
+            desc.world_id,
+            ArrayKind::ALL[a].name()
+        ),
+    )
+}
+
+/// Scatters the decoded unit `data` of array `a` to every output position that asked
+/// for one of its samples: `wants` holds (position in the output, sample within the
+/// unit).
+fn scatter_unit<T: Float>(
+    buf: &mut [T],
+    data: &Unit,
+    wants: &[(usize, usize)],
+    per: usize,
+    dims: &[usize],
+    layout: Layout,
+) {
+    for &(pos, k) in wants {
+        let dst = &mut buf[pos * per..(pos + 1) * per];
+        match data {
+            Unit::F32(v) => from_row_major_f32(dst, &v[k * per..(k + 1) * per], dims, layout),
+            Unit::F64(v) => {
+                from_row_major(dst, &v[k * per..(k + 1) * per], dims, layout, T::from_f64)
+            }
+        }
     }
 }
 
@@ -399,6 +578,105 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("samples 3..4"), "{m}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Issue 16: a batched read of a list of ids (any order, repeats) returns exactly
+    /// what per-sample reads return, for sharded and plain worlds, in both layouts, on
+    /// one thread and several.
+    #[test]
+    fn read_samples_equals_per_sample_reads() {
+        for (name, inner) in [("bplain", Some(4)), ("bsharded", Some(2))] {
+            let dir = written_world(name, 23, 4, inner, 23);
+            let r = Reader::open(&dir, "w").unwrap();
+            let ids = [22u64, 0, 5, 5, 13, 1, 2, 3, 21, 9, 0];
+            for layout in [Layout::C, Layout::F] {
+                for threads in [1, 3, 0] {
+                    let lens: Vec<usize> = ArrayKind::ALL
+                        .iter()
+                        .map(|k| r.desc().sample_len(*k))
+                        .collect();
+                    let mut bufs: Vec<Vec<f64>> =
+                        lens.iter().map(|l| vec![-1.0; l * ids.len()]).collect();
+                    let [b0, b1, b2, b3] = &mut bufs[..] else {
+                        unreachable!()
+                    };
+                    r.read_samples(
+                        &ids,
+                        layout,
+                        [Some(b0), Some(b1), Some(b2), Some(b3)],
+                        threads,
+                    )
+                    .unwrap();
+                    for (j, &i) in ids.iter().enumerate() {
+                        for a in 0..4 {
+                            let mut want = vec![0f64; lens[a]];
+                            let mut out: [Option<&mut [f64]>; 4] = [None, None, None, None];
+                            out[a] = Some(&mut want);
+                            r.read_range(i, 1, layout, out).unwrap();
+                            assert_eq!(
+                                &bufs[a][j * lens[a]..(j + 1) * lens[a]],
+                                &want[..],
+                                "{name} array {a} id {i} threads {threads}"
+                            );
+                        }
+                    }
+                }
+            }
+            // only one array asked for, float32
+            let mut t = vec![0f32; r.desc().sample_len(ArrayKind::Theta) * 2];
+            r.read_samples(&[7, 3], Layout::C, [Some(&mut t), None, None, None], 2)
+                .unwrap();
+            assert_eq!(f64::from(t[0]), value(0, 7, 0));
+            assert_eq!(f64::from(t[2]), value(0, 3, 0));
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    /// Issue 16: the batched read refuses what the range read refuses, before copying.
+    #[test]
+    fn read_samples_errors() {
+        let dir = written_world("berr", 10, 4, Some(2), 6);
+        let r = Reader::open(&dir, "w").unwrap();
+        let per = r.desc().sample_len(ArrayKind::Theta);
+        let mut t = vec![0f64; per * 2];
+        let e = r
+            .read_samples(&[1, 10], Layout::C, [Some(&mut t), None, None, None], 2)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfRange);
+        assert!(
+            e.message()
+                .contains("sample index 10 (ids[1]) out of range [0, 10)"),
+            "{}",
+            e.message()
+        );
+        let e = r
+            .read_samples(&[1, 7], Layout::C, [Some(&mut t), None, None, None], 2)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotWritten, "{}", e.message());
+        let e = r
+            .read_samples(&[1], Layout::C, [Some(&mut t), None, None, None], 2)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::LengthMismatch, "{}", e.message());
+        let e = r
+            .read_samples::<f64>(&[], Layout::C, [None, None, None, None], 2)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        // a deleted shard whose samples the mask claims: a format error, not NaN
+        std::fs::remove_file(dir.join("w/trajectories/c.1.0.0")).unwrap();
+        let mut tr = vec![0f64; r.desc().sample_len(ArrayKind::Trajectories) * 2];
+        for threads in [1, 4] {
+            let e = r
+                .read_samples(
+                    &[0, 5],
+                    Layout::C,
+                    [None, Some(&mut tr), None, None],
+                    threads,
+                )
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Format, "{}", e.message());
+            assert!(e.message().contains("w/trajectories"), "{}", e.message());
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -37,6 +37,7 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     ("reader", &["error", "world", "convert", "storage"]),
     ("writer", &["error", "world", "convert", "storage"]),
+    ("names", &["error", "world", "storage"]),
     (
         "splits",
         &["error", "world", "seeds", "digest", "storage", "reader"],
