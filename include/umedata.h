@@ -108,6 +108,12 @@
 #define UME_CODEC_NONE 3
 
 /**
+ * Version of the plugin ABI this library implements: the host sets
+ * `ume_plugin_v1.abi_version` to it before calling `umedata_plugin_v1`.
+ */
+#define UME_PLUGIN_ABI_VERSION 1
+
+/**
  * Per-sample seed `global_seed + sample_index` (mod 2^64), the prototype's rule.
  */
 #define UME_SEED_ADD 0
