@@ -108,6 +108,12 @@
 #define UME_CODEC_NONE 3
 
 /**
+ * Version of the plugin ABI this library implements: the host sets
+ * `ume_plugin_v1.abi_version` to it before calling `umedata_plugin_v1`.
+ */
+#define UME_PLUGIN_ABI_VERSION 1
+
+/**
  * Per-sample seed `global_seed + sample_index` (mod 2^64), the prototype's rule.
  */
 #define UME_SEED_ADD 0
@@ -571,6 +577,140 @@ typedef struct ume_writer_options {
    */
   uint32_t inner_chunk_samples;
 } ume_writer_options;
+
+/**
+ * `double` generator function a host lends a plugin (`ume_rng_uniform`, `ume_rng_normal`):
+ * stores the next draw of `rng` in `*out`; returns UME_OK.
+ */
+typedef enum ume_status (*ume_plugin_rng_fn)(struct ume_rng *rng, double *out);
+
+/**
+ * Buffer generator function a host lends a plugin (`ume_rng_fill_normal`): fills `n`
+ * draws into `buf`; returns UME_OK.
+ */
+typedef enum ume_status (*ume_plugin_rng_fill_fn)(struct ume_rng *rng, double *buf, size_t n);
+
+/**
+ * What a simulator plugin declares (ABI version 1). The HOST zeroes the struct, sets the
+ * "in" fields and calls the plugin's entry point `int32_t umedata_plugin_v1(ume_plugin_v1
+ * *p)`, which fills the "out" fields and returns 0 (nonzero: the plugin refuses, e.g. an
+ * `abi_version` it does not know; the host reports the code).
+ *
+ * Growth: later versions only append fields. `struct_size` is the size of the struct the
+ * host allocated: a plugin must not write beyond it, and a host reads only the fields a
+ * plugin of this `abi_version` knows. A change that cannot be appended gets a new entry
+ * point (`umedata_plugin_v2`).
+ *
+ * Everything the plugin points to (strings, arrays, `user`) must stay valid and unchanged
+ * while the library is loaded. `simulate` is called from several threads at once (see
+ * `ume_simulate_fn`): it must draw only from the `rng` it is given, through the `rng_*`
+ * functions of this struct (copy them in the entry point), so a sample is a function of
+ * (seed, index) alone and `umedata validate --reproduce` can re-simulate it.
+ */
+typedef struct ume_plugin_v1 {
+  /**
+   * In: `sizeof(ume_plugin_v1)` of the host.
+   */
+  uint32_t struct_size;
+  /**
+   * In: `UME_PLUGIN_ABI_VERSION` of the host.
+   */
+  uint32_t abi_version;
+  /**
+   * In: the host's `ume_rng_uniform` (uniform in [0, 1)).
+   */
+  ume_plugin_rng_fn rng_uniform;
+  /**
+   * In: the host's `ume_rng_normal` (standard normal).
+   */
+  ume_plugin_rng_fn rng_normal;
+  /**
+   * In: the host's `ume_rng_fill_normal` (n standard normals).
+   */
+  ume_plugin_rng_fill_fn rng_fill_normal;
+  /**
+   * Out: simulator name, the world id (`[A-Za-z0-9_.-]+`).
+   */
+  const char *name;
+  /**
+   * Out: simulator version (free text, recorded in the manifest).
+   */
+  const char *version;
+  /**
+   * Out: trajectory length (>= 1).
+   */
+  uint32_t T;
+  /**
+   * Out: IRF horizon (IRFs have H+1 points).
+   */
+  uint32_t H;
+  /**
+   * Out: number of parameters (>= 1).
+   */
+  uint32_t n_params;
+  /**
+   * Out: `n_params` parameter names, in theta order.
+   */
+  const char *const *param_names;
+  /**
+   * Out: `n_params` lower bounds (theta is drawn uniformly in [lo, hi]).
+   */
+  const double *param_lo;
+  /**
+   * Out: `n_params` upper bounds (> lo).
+   */
+  const double *param_hi;
+  /**
+   * Out: `n_params` defaults within the bounds, or NULL (the midpoints).
+   */
+  const double *param_default;
+  /**
+   * Out: `n_params` units, or NULL (all "-").
+   */
+  const char *const *param_units;
+  /**
+   * Out: number of shocks.
+   */
+  uint32_t n_shocks;
+  /**
+   * Out: `n_shocks` shock names.
+   */
+  const char *const *shock_names;
+  /**
+   * Out: `n_shocks` standard deviations (> 0, recorded in the manifest).
+   */
+  const double *shock_sigma;
+  /**
+   * Out: number of observables (>= 1).
+   */
+  uint32_t n_obs;
+  /**
+   * Out: `n_obs` observable names.
+   */
+  const char *const *obs_names;
+  /**
+   * Out: number of named rejection reasons (may be 0).
+   */
+  uint32_t n_reject_reasons;
+  /**
+   * Out: names of reason codes 1..=n_reject_reasons, or NULL.
+   */
+  const char *const *reject_reason_names;
+  /**
+   * Out: the simulate callback (required).
+   */
+  ume_simulate_fn simulate;
+  /**
+   * Out: passed to `simulate` as `user`.
+   */
+  void *user;
+} ume_plugin_v1;
+
+/**
+ * The entry point a plugin exports under the name `umedata_plugin_v1`. Returns 0 when it
+ * filled `p`, nonzero to refuse.
+ */
+typedef int32_t (*ume_plugin_entry_v1)(struct ume_plugin_v1 *p);
 
 #ifdef __cplusplus
 extern "C" {

@@ -40,16 +40,6 @@ pub fn reference_config(m: &Manifest, id: &str) -> Option<Result<nk::Config>> {
     umedata::reference::config_from_manifest(m, id).map(lib)
 }
 
-/// Determinacy redraws over samples `0..n` (cheap: theta draws and solves only).
-pub fn count_rejections(
-    cfg: &nk::Config,
-    seed: u64,
-    n: u64,
-    threads: usize,
-) -> Result<nk::Rejections> {
-    lib(cfg.count_rejections(seed, n, threads))
-}
-
 /// Human-readable bytes.
 pub fn human_bytes(b: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];

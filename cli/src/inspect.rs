@@ -94,6 +94,8 @@ pub fn run(dir: &Path, as_json: bool) -> Result<()> {
             "config_hash": m.config_hash,
             "rng_seeds": m.rng_seeds,
             "theta_draws": m.config.as_ref().and_then(|c| c.get(CONFIG_DRAWS_KEY)).cloned(),
+            "engine_theta_draws": m.config.as_ref().and_then(|c| c.pointer(&format!("/{}/{CONFIG_DRAWS_KEY}", umedata::engine::CONFIG_ENGINE_KEY))).cloned(),
+            "plugin": m.config.as_ref().and_then(|c| c.get(umedata::validate::CONFIG_PLUGIN_KEY)).cloned(),
         })
     });
     if as_json {
@@ -138,6 +140,33 @@ pub fn run(dir: &Path, as_json: bool) -> Result<()> {
                     "draws     theta redrawn: {} indeterminate, {} without a stable solution",
                     d.get("indeterminate_redrawn").unwrap_or(&json!(0)),
                     d.get("no_stable_solution_redrawn").unwrap_or(&json!(0))
+                );
+            }
+            if let Some(d) = p["engine_theta_draws"].as_object() {
+                let r: Vec<String> = d
+                    .get("rejected")
+                    .and_then(|r| r.as_object())
+                    .map(|r| r.iter().map(|(k, v)| format!("{v} {k}")).collect())
+                    .unwrap_or_default();
+                println!(
+                    "draws     theta redrawn: {}{}",
+                    if r.is_empty() {
+                        "none".to_string()
+                    } else {
+                        r.join(", ")
+                    },
+                    if d.get("complete").and_then(|c| c.as_bool()) == Some(false) {
+                        " (incomplete: a killed run stored samples it did not count)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            if let Some(pl) = p["plugin"].as_object() {
+                println!(
+                    "plugin    {}  sha256 {}",
+                    pl.get("path").and_then(|x| x.as_str()).unwrap_or("?"),
+                    pl.get("sha256").and_then(|x| x.as_str()).unwrap_or("?")
                 );
             }
         }

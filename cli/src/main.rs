@@ -5,6 +5,7 @@ mod common;
 mod generate;
 mod inspect;
 mod plot;
+mod plugin;
 mod validate;
 
 use std::path::PathBuf;
@@ -25,7 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate a dataset from a built-in reference world (in parallel, with manifest and splits).
+    /// Generate a dataset from a built-in reference world or a simulator plugin (in parallel,
+    /// resumable, with manifest and splits).
     Generate(generate::Args),
     /// Print a readable summary of a dataset: worlds, shapes, codecs, sizes, splits, provenance.
     Inspect {
@@ -44,7 +46,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Generate(a) => generate::run(&a).map(|_| ExitCode::SUCCESS),
+        Command::Generate(a) => generate::run(&a),
         Command::Inspect { dir, json } => inspect::run(&dir, json).map(|_| ExitCode::SUCCESS),
         Command::Validate(a) => validate::run(&a),
         Command::Plot(a) => plot::run(&a).map(|_| ExitCode::SUCCESS),

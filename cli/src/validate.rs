@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use umedata::validate::{validate, ValidateOptions};
+use umedata::validate::{validate_with, External, ValidateOptions, CONFIG_PLUGIN_KEY};
 
 use crate::common::lib;
 
@@ -14,13 +14,17 @@ use crate::common::lib;
 pub struct Args {
     /// Dataset directory.
     pub dir: PathBuf,
-    /// Re-simulate this many random written samples of built-in worlds from their recorded
-    /// seeds and compare them bit for bit.
+    /// Re-simulate this many random written samples from their recorded seeds (built-in
+    /// worlds, or the plugin of --sim / the recorded plugin) and compare them bit for bit.
     #[arg(long, default_value_t = 0)]
     pub reproduce: u64,
     /// Seed choosing which samples --reproduce re-simulates.
     #[arg(long, default_value_t = 0)]
     pub reproduce_seed: u64,
+    /// Simulator plugin to re-simulate with (default: the path the manifest records); its
+    /// sha256 must match the recorded one, else the reproduce check FAILs.
+    #[arg(long, value_name = "LIBRARY")]
+    pub sim: Option<PathBuf>,
     /// Threads reading chunks (0 = one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -36,7 +40,32 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         reproduce_seed: a.reproduce_seed,
         threads: a.threads,
     };
-    let report = lib(validate(&a.dir, &opts))?;
+    // The plugin to re-simulate with: the one given, else the recorded one if it exists.
+    let path = a.sim.clone().or_else(|| {
+        if a.reproduce == 0 {
+            return None;
+        }
+        let m = umedata::Manifest::load(&a.dir).ok()?;
+        let p = m
+            .config
+            .as_ref()?
+            .get(CONFIG_PLUGIN_KEY)?
+            .get("path")?
+            .as_str()?
+            .to_string();
+        Some(PathBuf::from(p)).filter(|p| p.is_file())
+    });
+    let plugin = match &path {
+        Some(p) => Some(crate::plugin::Plugin::load(p)?),
+        None => None,
+    };
+    let external = plugin.as_ref().map(|p| External {
+        sim: &p.sim,
+        simulate: p.simulate(),
+        sha256: Some(p.sha256.clone()),
+        label: p.path.display().to_string(),
+    });
+    let report = lib(validate_with(&a.dir, &opts, external.as_ref()))?;
     let failed = report.failed();
     if a.json {
         println!("{}", report.to_json());

@@ -353,6 +353,13 @@ pub struct GenerateOptions {
     pub dataset_version: String,
     /// Directory whose git state is recorded as provenance (`None`: "unknown").
     pub provenance_dir: Option<PathBuf>,
+    /// Store at most this many samples in this call, then finalize (resumable), e.g. for
+    /// jobs with a time budget (`None`: all that are missing).
+    pub max_samples: Option<u64>,
+    /// More entries of the manifest's `config` (e.g. the CLI's plugin path and sha256, or
+    /// a built-in world's configuration); the engine's own keys (`generator`, `engine`,
+    /// `split_rule`) cannot be replaced.
+    pub config_extra: serde_json::Map<String, Value>,
 }
 
 impl Default for GenerateOptions {
@@ -369,6 +376,8 @@ impl Default for GenerateOptions {
             max_attempts: 0,
             dataset_version: "1.0.0".into(),
             provenance_dir: None,
+            max_samples: None,
+            config_extra: serde_json::Map::new(),
         }
     }
 }
@@ -476,8 +485,12 @@ pub fn generate(
         Some((s, c)) => (s, s + c),
         None => (0, desc.n_samples),
     };
-    let todo = writer.missing(start, usize::MAX)?;
+    let mut todo = writer.missing(start, usize::MAX)?;
+    todo.retain(|&i| i < end);
     let already = (end - start) - todo.len() as u64;
+    if let Some(max) = opts.max_samples {
+        todo.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    }
     let job = run::Job {
         sim,
         desc: &desc,
@@ -526,6 +539,68 @@ pub fn generate(
     })
 }
 
+/// One sample exactly as [`generate`] makes it (float64, before float32 storage): the
+/// same draw, redraws and callback, for `validate --reproduce` and for tests. `max_attempts`
+/// 0 means [`MAX_ATTEMPTS_DEFAULT`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleData {
+    /// `(n_params,)`
+    pub theta: Vec<f64>,
+    /// `(T, n_obs)`
+    pub trajectories: Vec<f64>,
+    /// `(n_shocks, H+1, n_obs)`
+    pub irfs: Vec<f64>,
+    /// `(T, n_shocks)`
+    pub shocks: Vec<f64>,
+    /// Rejected draws before the accepted one, per reason code.
+    pub rejections: BTreeMap<u32, u64>,
+}
+
+/// Simulates sample `i` of a dataset with global seed `seed` through the engine's own
+/// per-sample path (see the module documentation): what [`generate`] stores for `i`.
+pub fn simulate_sample(
+    sim: &Simulator,
+    simulate: &dyn Simulate,
+    design: &Design,
+    seed: u64,
+    max_attempts: u32,
+    i: u64,
+) -> Result<SampleData> {
+    sim.validate()?;
+    let opts = GenerateOptions {
+        max_attempts,
+        ..GenerateOptions::default()
+    };
+    let desc = sim.desc(i.saturating_add(1));
+    if let Design::Table(rows) = design {
+        let p = sim.params.len() as u128;
+        if (rows.len() as u128) < (u128::from(i) + 1) * p {
+            return Err(Error::invalid(format!(
+                "sample {i} is beyond the theta table of {} rows",
+                rows.len() as u128 / p
+            )));
+        }
+    }
+    let job = run::Job {
+        sim,
+        desc: &desc,
+        simulate,
+        design,
+        seed,
+        max_attempts: opts.attempts()?,
+        threads: 1,
+    };
+    let mut b = run::Buffers::new(&desc);
+    let rejections = job.sample(i, &mut b)?;
+    Ok(SampleData {
+        theta: b.theta,
+        trajectories: b.traj,
+        irfs: b.irfs,
+        shocks: b.shocks,
+        rejections,
+    })
+}
+
 /// The last step of a run split into parts: records the rejections of all parts, the
 /// splits and the final manifest. Run it once, after every part finished.
 pub fn finish(path: &Path, sim: &Simulator, opts: &GenerateOptions) -> Result<Summary> {
@@ -539,7 +614,7 @@ pub fn finish(path: &Path, sim: &Simulator, opts: &GenerateOptions) -> Result<Su
 }
 
 fn config_value(sim: &Simulator, opts: &GenerateOptions, n: u64, draws: Value) -> Result<Value> {
-    Ok(json!({
+    let mut v = json!({
         "generator": "umedata engine",
         CONFIG_ENGINE_KEY: {
             "simulator": sim.to_json(),
@@ -550,7 +625,15 @@ fn config_value(sim: &Simulator, opts: &GenerateOptions, n: u64, draws: Value) -
             "theta_draws": draws,
         },
         "split_rule": serde_json::to_value(opts.rule()).map_err(|e| Error::internal(e.to_string()))?,
-    }))
+    });
+    if let Value::Object(map) = &mut v {
+        for (k, x) in &opts.config_extra {
+            if !map.contains_key(k) {
+                map.insert(k.clone(), x.clone());
+            }
+        }
+    }
+    Ok(v)
 }
 
 fn create(path: &Path, sim: &Simulator, opts: &GenerateOptions) -> Result<(Writer, Manifest)> {

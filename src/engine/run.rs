@@ -51,16 +51,27 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-struct Buffers {
-    theta: Vec<f64>,
-    traj: Vec<f64>,
-    irfs: Vec<f64>,
-    shocks: Vec<f64>,
+pub(super) struct Buffers {
+    pub theta: Vec<f64>,
+    pub traj: Vec<f64>,
+    pub irfs: Vec<f64>,
+    pub shocks: Vec<f64>,
+}
+
+impl Buffers {
+    pub(super) fn new(desc: &WorldDesc) -> Self {
+        Buffers {
+            theta: vec![0.0; desc.n_params as usize],
+            traj: vec![0.0; desc.sample_len(ArrayKind::Trajectories)],
+            irfs: vec![0.0; desc.sample_len(ArrayKind::Irfs)],
+            shocks: vec![0.0; desc.sample_len(ArrayKind::Shocks)],
+        }
+    }
 }
 
 impl Job<'_> {
     /// Draws and simulates sample `i` until accepted; returns its rejections.
-    fn sample(&self, i: u64, b: &mut Buffers) -> Result<BTreeMap<u32, u64>> {
+    pub(super) fn sample(&self, i: u64, b: &mut Buffers) -> Result<BTreeMap<u32, u64>> {
         let mut rng = SampleRng::new(self.seed, i);
         let mut mine: BTreeMap<u32, u64> = BTreeMap::new();
         for _ in 0..self.max_attempts {
@@ -138,12 +149,7 @@ pub(super) fn run(
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
-                let mut b = Buffers {
-                    theta: vec![0.0; job.desc.n_params as usize],
-                    traj: vec![0.0; job.desc.sample_len(ArrayKind::Trajectories)],
-                    irfs: vec![0.0; job.desc.sample_len(ArrayKind::Irfs)],
-                    shocks: vec![0.0; job.desc.sample_len(ArrayKind::Shocks)],
-                };
+                let mut b = Buffers::new(job.desc);
                 let mut rej = BTreeMap::new();
                 while !stop.load(Ordering::SeqCst) {
                     let k = next.fetch_add(1, Ordering::SeqCst);

@@ -441,8 +441,8 @@ thread_local! {
     static LENT_RNG: RefCell<Option<LentRng>> = const { RefCell::new(None) };
 }
 
-struct CSimulate {
-    f: unsafe extern "C" fn(
+pub(crate) struct CSimulate {
+    pub(crate) f: unsafe extern "C" fn(
         *mut c_void,
         u64,
         *const f64,
@@ -451,7 +451,7 @@ struct CSimulate {
         *mut f64,
         *mut f64,
     ) -> i32,
-    user: *mut c_void,
+    pub(crate) user: *mut c_void,
 }
 
 // SAFETY: `ume_generate` documents that the callback and `user` are used from several

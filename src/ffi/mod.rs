@@ -18,6 +18,7 @@ pub mod error;
 pub mod flags;
 pub mod manifest;
 pub mod panic;
+pub mod plugin;
 pub mod reader;
 pub mod rng;
 pub mod splits;

@@ -141,6 +141,23 @@ pub struct ValidateOptions {
     pub threads: usize,
 }
 
+/// Key of the CLI plugin record (`{"path", "sha256"}`) inside the manifest's `config`.
+pub const CONFIG_PLUGIN_KEY: &str = "plugin";
+
+/// A simulator that is not built in, to re-simulate with (`umedata validate --sim`): its
+/// description and callback, and the sha256 of its code, compared with the manifest's
+/// `config.plugin.sha256` (a changed simulator is a failed check, never silently used).
+pub struct External<'a> {
+    /// The simulator's description (must equal the recorded `config.engine.simulator`).
+    pub sim: &'a crate::engine::Simulator,
+    /// Its callback.
+    pub simulate: &'a dyn crate::engine::Simulate,
+    /// SHA-256 (hex) of its code, e.g. of the plugin's shared library.
+    pub sha256: Option<String>,
+    /// Name for messages (e.g. the plugin's path).
+    pub label: String,
+}
+
 /// First few items of a list, for messages.
 pub(crate) fn first<T: std::fmt::Display>(v: &[T], k: usize) -> String {
     let s: Vec<String> = v.iter().take(k).map(|x| x.to_string()).collect();
@@ -164,6 +181,16 @@ fn load_manifest(dir: &Path) -> std::result::Result<Manifest, String> {
 /// the call fails only when `dir` is a directory that cannot be listed. Reads only
 /// (never modifies the dataset); safe to run while no writer has the dataset open.
 pub fn validate(dir: &Path, opts: &ValidateOptions) -> Result<Report> {
+    validate_with(dir, opts, None)
+}
+
+/// [`validate`], re-simulating (with `opts.reproduce`) through `external` as well: the
+/// simulator of a world that is not built in (a plugin of `umedata generate --sim`).
+pub fn validate_with(
+    dir: &Path,
+    opts: &ValidateOptions,
+    external: Option<&External<'_>>,
+) -> Result<Report> {
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -251,6 +278,7 @@ pub fn validate(dir: &Path, opts: &ValidateOptions) -> Result<Report> {
                     &world,
                     m,
                     &scan.mask,
+                    external,
                 ),
                 None => report.add(
                     format!("{id}: reproduce {}", opts.reproduce),
