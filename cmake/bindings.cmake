@@ -153,6 +153,8 @@ if(UMEDATA_INSTALL)
     DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
   install(FILES "${CMAKE_SOURCE_DIR}/bindings/julia/UmeData.jl"
     DESTINATION "${CMAKE_INSTALL_DATADIR}/umedata/julia")
+  install(DIRECTORY "${CMAKE_SOURCE_DIR}/bindings/julia/UmeData"
+    DESTINATION "${CMAKE_INSTALL_DATADIR}/umedata/julia")
   install(FILES "${CMAKE_SOURCE_DIR}/bindings/fortran/umedata.f90"
     DESTINATION "${CMAKE_INSTALL_DATADIR}/umedata/fortran")
   set(UMEDATA_FORTRAN_COMPILER_DESC "")

@@ -1,22 +1,30 @@
-"""The Julia bindings (bindings/julia/UmeData.jl), checked without Julia.
+"""The Julia package (bindings/julia/UmeData), checked without Julia.
 
-No Julia runtime is available in CI, so this test proves the calls UmeData.jl makes:
+No Julia runtime is available in CI, so this test derives what UmeData.jl does from its
+source and replays it through Python ctypes:
 
-1. It parses every ``ccall((:symbol, libumedata), Ret, (ArgTypes...), args...)`` line and
-   every C-mirroring ``struct X  # C: ume_x`` out of UmeData.jl.
-2. It parses the prototypes and structs of include/umedata.h and checks each Julia
-   signature and struct against them through one fixed table (JULIA_TYPES: Julia type ->
-   the C type it must stand for, and the ctypes type that passes it). A changed Julia
-   signature or struct that no longer matches the header fails here.
-3. It builds the ctypes functions *from the parsed Julia signatures* (not from the
-   header) and replays what UmeData.jl does: Writer(...) (the options on a
-   ume_writer_config, every setter, ume_writer_create_with_config) / write_sample! (Float64 and
-   Float32, Fortran-ordered arrays of Julia's shapes: traj (T, n_obs), irfs (n_shocks,
-   H+1, n_obs), shocks (T, n_shocks), with the layout constant UmeData.jl passes) /
-   finalize! / close, then Reader / read_samples / read_sample. The stored data must equal
-   the demo simulator's (demo_sim.py) bit for bit, and the C demo's dataset.
-4. It runs UmeData.jl's version check (its regular expression, read from the file) against
-   the library and the ABI policy's cases.
+1. It parses every ``ccall((:symbol, libumedata()), Ret, (ArgTypes...), args...)`` and
+   every ``@ccall $(libumedata()).symbol(arg::Type, ...)::Ret`` of the source (any other
+   ccall form fails), and every C-mirroring ``struct X  # C: ume_x``.
+2. It checks each Julia signature and struct against include/umedata.h through one fixed
+   table (JULIA_TYPES: Julia type -> the C type it stands for, and the ctypes type that
+   passes it): a wrong pointer width fails. Argument values that are plain names must sit
+   at the C parameter of that name (a swapped ``n_threads, max_open_chunks`` fails), and
+   so must the positional ``WorldDesc(...)`` arguments named like its fields.
+3. It replays Writer / write_sample! / finish! / close and Reader / read_samples! from what
+   the source says, not from its own copy: the WorldDesc is built from the positional
+   arguments of ``WorldDesc(...)`` in the source; the option setters get the values of
+   their ccall argument expressions; the name lists go through the source's
+   ``c_names`` checks (its ``length(names) == n`` check, its NUL check), so a short list is
+   a DimensionMismatch in the replay too, never a C call; the arrays written get the axis
+   order of the source's ``check_size`` calls; read buffers are allocated as the source's
+   ``read_samples`` allocates them and checked by the source's ``read_samples!``. The
+   stored data must equal the demo simulator's (demo_sim.py) bit for bit, and the C demo's.
+4. It runs UmeData's version check (its regular expression, read from the source).
+5. test_julia_mutations_are_caught applies each mutation listed in issue 14 to a copy of
+   the source and runs this file on it: every mutation must make it fail.
+
+$UMEDATA_JULIA_SOURCE replaces the source (the mutation check uses it).
 
 The Fortran module is checked without a Fortran runtime too: its bind(C) types and its
 bind(C) interfaces (argument count, by value or by reference, sizes) against the header.
@@ -29,7 +37,10 @@ from __future__ import annotations
 import ctypes as C
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -38,27 +49,28 @@ import demo_sim
 from demo_sim import CHUNK_SAMPLES, H, N_OBS, N_PARAMS, N_SAMPLES, N_SHOCKS, T, WORLD
 
 REPO = Path(__file__).resolve().parents[2]
-JULIA_FILE = REPO / "bindings" / "julia" / "UmeData.jl"
+PACKAGE_SOURCE = REPO / "bindings" / "julia" / "UmeData" / "src" / "UmeData.jl"
+JULIA_FILE = Path(os.environ.get("UMEDATA_JULIA_SOURCE") or PACKAGE_SOURCE)
 HEADER = REPO / "include" / "umedata.h"
 
 # ---------------------------------------------------------------------- parsing UmeData.jl
 
 CCALL_RE = re.compile(
-    r"ccall\(\(:(?P<sym>\w+),\s*libumedata\),\s*(?P<ret>[\w{}]+),\s*\((?P<args>[^()]*)\)(?P<vals>.*)$"
+    r"ccall\(\(:(?P<sym>\w+),\s*libumedata\(\)\),\s*(?P<ret>[\w{}]+),\s*\((?P<args>[^()]*)\)(?P<vals>.*)$"
 )
+AT_CCALL_RE = re.compile(r"@ccall \$\(libumedata\(\)\)\.(?P<sym>\w+)\((?P<rest>.*)$")
 STRUCT_RE = re.compile(r"^struct (?P<name>\w+)\s+# C: (?P<cname>\w+)$")
 FIELD_RE = re.compile(r"^\s+(?P<field>\w+)::(?P<type>[\w{}]+)$")
 CONST_RE = re.compile(r"^const (?P<name>\w+) = UInt32\((?P<value>\d+)\)")
+FUNC_RE = re.compile(r"^(?:(?:function|mutable struct) (?P<f>\w+!?)(?=[\s(]|$)|(?P<g>\w+!?)\(.*\) = )")
 
 
 def split_top(s: str) -> list[str]:
-    """Splits 'A, B{C, D}, E' at commas outside braces."""
+    """Splits 'A, B{C, D}, f(E, F)' at commas outside brackets."""
     out, depth, cur = [], 0, ""
     for ch in s:
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
+        depth += ch in "({["
+        depth -= ch in ")}]"
         if ch == "," and depth == 0:
             out.append(cur.strip())
             cur = ""
@@ -69,32 +81,67 @@ def split_top(s: str) -> list[str]:
     return out
 
 
-def parse_julia():
-    src = JULIA_FILE.read_text()
+def until_close(s: str) -> tuple[str, str]:
+    """(text up to the parenthesis closing an already open one, the rest after it)."""
+    depth = 1
+    for k, ch in enumerate(s):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0:
+            return s[:k], s[k + 1 :]
+    raise AssertionError(f"unbalanced parentheses in {s!r}")
+
+
+def function_bodies(lines: list[str]) -> dict[str, list[tuple[int, str]]]:
+    """Top-level `function name(` ... `end` (or one-line `name(...) = ...`, or a `mutable
+    struct name` with its inner constructors) bodies by name; several methods of one name
+    are concatenated."""
+    bodies: dict[str, list[tuple[int, str]]] = {}
+    cur = None
+    for n, line in enumerate(lines, 1):
+        if cur is None:
+            m = FUNC_RE.match(line)
+            if m and m["f"]:
+                cur = m["f"]
+                bodies.setdefault(cur, []).append((n, line))
+            elif m and m["g"]:
+                bodies.setdefault(m["g"], []).append((n, line))
+        else:
+            if line == "end":
+                cur = None
+            else:
+                bodies[cur].append((n, line))
+    return bodies
+
+
+def parse_julia(path: Path = JULIA_FILE):
+    src = path.read_text()
     ccalls, structs, consts = [], {}, {}
     lines = src.splitlines()
     for n, line in enumerate(lines, 1):
-        if "ccall(" in line and not line.lstrip().startswith("#"):
-            m = CCALL_RE.search(line)
-            assert m, f"UmeData.jl:{n}: ccall not on one line in the expected form: {line.strip()}"
-            vals = m["vals"].lstrip(",").strip()
-            # the argument values run to the ccall's closing parenthesis
-            depth, end = 1, None
-            for k, ch in enumerate(vals):
-                depth += ch == "("
-                depth -= ch == ")"
-                if depth == 0:
-                    end = k
-                    break
-            ccalls.append(
-                {
-                    "line": n,
-                    "sym": m["sym"],
-                    "ret": m["ret"],
-                    "args": split_top(m["args"]),
-                    "vals": split_top(vals[:end]) if end else [],
-                }
-            )
+        code = line.split(" #")[0] if not line.lstrip().startswith("#") else ""
+        if re.search(r"(?<![\w.])(@ccall\s|ccall\()", code):
+            m = CCALL_RE.search(code)
+            am = AT_CCALL_RE.search(code)
+            if m and "@ccall" not in code:
+                inner, _ = until_close(m["vals"].lstrip(",").strip() + ")")
+                vals = split_top(inner)
+                ccalls.append({"line": n, "sym": m["sym"], "ret": m["ret"],
+                               "args": split_top(m["args"]), "vals": vals})  # fmt: skip
+            elif am and code.count("ccall") == 1:
+                inner, rest = until_close(am["rest"])
+                rm = re.match(r"::([\w{}]+)", rest)
+                assert rm, f"{path.name}:{n}: @ccall without ::ReturnType: {line.strip()}"
+                pairs = [a.rsplit("::", 1) for a in split_top(inner)]
+                assert all(len(p) == 2 for p in pairs), f"{path.name}:{n}: untyped @ccall argument"
+                ccalls.append({"line": n, "sym": am["sym"], "ret": rm[1],
+                               "args": [p[1].strip() for p in pairs],
+                               "vals": [p[0].strip() for p in pairs]})  # fmt: skip
+            else:
+                raise AssertionError(
+                    f"{path.name}:{n}: a ccall not in a form this proof checks (one line, "
+                    f"library libumedata()): {line.strip()}"
+                )
         m = CONST_RE.match(line)
         if m:
             consts[m["name"]] = int(m["value"])
@@ -105,10 +152,10 @@ def parse_julia():
                 if body.strip() == "end":
                     break
                 fm = FIELD_RE.match(body)
-                assert fm, f"UmeData.jl: unexpected line in struct {m['name']}: {body!r}"
+                assert fm, f"{path.name}: unexpected line in struct {m['name']}: {body!r}"
                 fields.append((fm["field"], fm["type"]))
             structs[m["name"]] = {"cname": m["cname"], "fields": fields}
-    return ccalls, structs, consts
+    return ccalls, structs, consts, function_bodies(lines)
 
 
 # ---------------------------------------------------------------------- parsing umedata.h
@@ -120,11 +167,17 @@ def norm_c(t: str) -> str:
     return re.sub(r"\s+", "", t)
 
 
+def _header_text() -> str:
+    return re.sub(r"/\*.*?\*/", "", HEADER.read_text(), flags=re.S)
+
+
+PROTO_RE = r"^([\w ]+?[\s*]+)(ume_\w+)\(([^)]*)\);"
+
+
 def parse_header():
-    text = HEADER.read_text()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    text = _header_text()
     protos = {}
-    for m in re.finditer(r"^([\w ]+?[\s*]+)(ume_\w+)\(([^)]*)\);", text, flags=re.M):
+    for m in re.finditer(PROTO_RE, text, flags=re.M):
         ret, name, params = m.group(1), m.group(2), m.group(3).strip()
         args = [] if params in ("void", "") else [p.strip() for p in params.split(",")]
         # drop the parameter name: the type is everything before the last identifier
@@ -143,6 +196,16 @@ def parse_header():
     return protos, structs, defines
 
 
+def header_param_names() -> dict[str, list[str]]:
+    """The parameter names of every prototype of umedata.h."""
+    out = {}
+    for m in re.finditer(PROTO_RE, _header_text(), flags=re.M):
+        params = m.group(3).strip()
+        args = [] if params in ("void", "") else [p.strip() for p in params.split(",")]
+        out[m.group(2)] = [re.search(r"(\w+)$", a).group(1) for a in args]
+    return out
+
+
 # ---------------------------------------------------------------------- the type table
 
 # Julia type in a ccall/struct -> (accepted C types (normalised), ctypes type).
@@ -151,6 +214,7 @@ JULIA_TYPES = {
     "Cvoid": ({"void"}, None),
     "Cint": ({"ume_status", "int"}, C.c_int),
     "Int32": ({"int32_t"}, C.c_int32),
+    "Int64": ({"int64_t"}, C.c_int64),
     "UInt8": ({"uint8_t"}, C.c_uint8),
     "UInt32": ({"uint32_t"}, C.c_uint32),
     "UInt64": ({"uint64_t"}, C.c_uint64),
@@ -167,16 +231,31 @@ JULIA_TYPES = {
     "Ptr{Float64}": ({"double*"}, C.POINTER(C.c_double)),
     "Ptr{Float32}": ({"float*"}, C.POINTER(C.c_float)),
     "Ref{UInt64}": ({"uint64_t*"}, C.POINTER(C.c_uint64)),
+    "Ref{UInt32}": ({"uint32_t*"}, C.POINTER(C.c_uint32)),
     "Ref{UInt8}": ({"uint8_t*"}, C.POINTER(C.c_uint8)),
+    "Ref{Int32}": ({"int32_t*"}, C.POINTER(C.c_int32)),
+    "Ptr{UInt64}": ({"uint64_t*"}, C.POINTER(C.c_uint64)),
+    "Ptr{UInt32}": ({"uint32_t*"}, C.POINTER(C.c_uint32)),
+    "Ptr{UInt8}": ({"uint8_t*"}, C.POINTER(C.c_uint8)),
 }
+
+
+class DimensionMismatch(Exception):
+    """What the replayed Julia code throws as DimensionMismatch."""
+
+
+class JuliaArgumentError(Exception):
+    """What the replayed Julia code throws as ArgumentError."""
 
 
 class Binding:
     """ctypes structs and functions built from the Julia declarations, checked against C."""
 
-    def __init__(self, lib: C.CDLL):
-        self.ccalls, self.jl_structs, self.consts = parse_julia()
+    def __init__(self, lib: C.CDLL, path: Path = JULIA_FILE):
+        self.path = path
+        self.ccalls, self.jl_structs, self.consts, self.bodies = parse_julia(path)
         self.protos, self.c_structs, self.defines = parse_header()
+        self.param_names = header_param_names()
         self.ctypes_structs: dict[str, type] = {}
         self.cname_of = {jl: s["cname"] for jl, s in self.jl_structs.items()}
         for jl in self.jl_structs:
@@ -231,6 +310,15 @@ class Binding:
             accepted, cty = self.resolve(jt)
             assert ct in accepted, f"{where}: argument {k + 1} is {jt} ({accepted}), C has {ct}"
             argtypes.append(cty)
+        # a value that is a plain name of one of C's parameters must be that parameter
+        cnames = self.param_names[sym]
+        assert len(cc["vals"]) == len(c_args), f"{where}: {len(cc['vals'])} values, C has {len(c_args)}"
+        for k, v in enumerate(cc["vals"]):
+            if v in cnames and cnames[k] != v:
+                raise AssertionError(
+                    f"{where}: argument {k + 1} is {v!r}, but C's parameter {k + 1} is "
+                    f"{cnames[k]!r} ({v!r} is parameter {cnames.index(v) + 1})"
+                )
         sig = (tuple(cc["args"]), cc["ret"])
         if sym in self.funcs:  # several ccalls of one symbol must agree
             assert self.funcs[sym][1] == sig, f"{where}: differs from another ccall of {sym}"
@@ -246,6 +334,64 @@ class Binding:
 
     def ccall_values(self, sym: str) -> list[list[str]]:
         return [cc["vals"] for cc in self.ccalls if cc["sym"] == sym]
+
+    def call_with(self, sym: str, env: dict):
+        """Calls `sym` with the values of the argument expressions of its (one) ccall in
+        the source, each looked up in `env` (a plain name, or a constant of the source)."""
+        forms = {tuple(v) for v in self.ccall_values(sym)}
+        assert len(forms) == 1, f"{sym} is called with different arguments: {sorted(forms)}"
+        (vals,) = forms
+        args = []
+        for v in vals:
+            if v in env:
+                args.append(env[v])
+            elif v in self.consts:
+                args.append(self.consts[v])
+            else:
+                raise AssertionError(f"{sym}: the replay does not know the value {v!r}")
+        return self(sym, *args)
+
+    # ---- what the source's functions do, read from their bodies
+
+    def body(self, name: str) -> str:
+        assert name in self.bodies, f"UmeData.jl has no function {name}"
+        return "\n".join(line for _, line in self.bodies[name])
+
+    def size_checks(self, fname: str) -> list[tuple[str, str, list[str]]]:
+        """The check_size("what", x, (expr...), "(label)") calls of function `fname`:
+        (array variable, shape expression, axis labels). Label and expression must agree."""
+        out = []
+        for m in re.finditer(r'check_size\("(\w+)", (\w+), (\(.*?\)), "\((.*?)\)"\)', self.body(fname)):
+            what, var, expr, label = m.groups()
+            assert what == var, f"{fname}: check_size names {what!r} but checks {var}"
+            axes = [a.strip().replace(" ", "") for a in label.split(",") if a.strip()]
+            names = [re.sub(r"^\w+\.", "", e.strip()).replace(" ", "") for e in split_top(expr[1:-1])]
+            assert names == axes, f"{fname}: check_size of {var}: shape {expr} but label ({label})"
+            out.append((var, expr, axes))
+        return out
+
+    def c_names_replay(self, what: str, names, count_name: str, n: int):
+        """UmeData.c_names as the source has it: its length check (DimensionMismatch) and
+        its NUL check (through c_string: ArgumentError). Without the length check, a short
+        list would be handed to C, which reads n pointers: refused here, never called."""
+        body = self.body("c_names")
+        if re.search(r"length\(names\) == n \|\| throw\(DimensionMismatch\(", body):
+            if len(names) != n:
+                raise DimensionMismatch(f"{what} has {len(names)} names, expected {count_name} = {n}")
+        elif len(names) < n:
+            raise AssertionError(
+                f"UmeData.c_names passes {len(names)} {what} to C, which reads {count_name} = {n} "
+                "pointers (the SIGSEGV case of issue 14)"
+            )
+        nul = "occursin('\\0', str) && throw(ArgumentError(" in self.body("c_string")
+        assert "c_string(" in body, "c_names no longer checks names through c_string"
+        for k, s in enumerate(names, 1):
+            if "\0" in s:
+                if nul:
+                    raise JuliaArgumentError(f"{what}[{k}] contains a NUL character")
+                raise AssertionError(f"{what}[{k}] with NUL reaches C cut short")
+        arr = (C.c_char_p * len(names))(*[s.encode() for s in names])
+        return arr, C.cast(arr, C.POINTER(C.c_char_p))
 
 
 # ---------------------------------------------------------------------- fixtures
@@ -284,28 +430,100 @@ def check(jl: Binding, st: int):
         raise RuntimeError(f"UmeError {st}: {msg}")
 
 
-def writer_config(jl: Binding, codec=0, clevel=-1, chunk_samples=0, inner_chunk_samples=0,
-                  n_threads=0, max_open_chunks=0, overwrite=False, allow_nonfinite=False,
-                  checksum=True, fsync=True, rewrite=False, zarr_format=3, claim_lease=0):
-    """UmeData.writer_config with Writer's keyword defaults: ume_writer_config_new, every
-    setter in UmeData.jl's order, ume_writer_config_free if one fails."""
+WRITER_DEFAULTS = dict(codec=0, clevel=-1, chunk_samples=0, inner_chunk_samples=0, n_threads=0,
+                       max_open_chunks=0, overwrite=False, allow_nonfinite=False, checksum=True,
+                       fsync=True, rewrite=False, zarr_format=3, claim_lease=0)  # fmt: skip
+
+
+def writer_config(jl: Binding, **kw):
+    """UmeData.writer_config: ume_writer_config_new, every setter with the values of its
+    ccall argument expressions in the source, ume_writer_config_free if one fails."""
+    env = dict(WRITER_DEFAULTS, **kw)
     out = C.c_void_p()
     check(jl, jl("ume_writer_config_new", C.byref(out)))
-    cfg = out
-    flags = [("CONFIG_OVERWRITE", overwrite), ("CONFIG_ALLOW_NONFINITE", allow_nonfinite),
-             ("CONFIG_CHECKSUM", checksum), ("CONFIG_FSYNC", fsync), ("CONFIG_REWRITE", rewrite)]
+    env["cfg"] = out
+    # the flags loop: (CONFIG_X, x) pairs of the source, in its order
+    flags = re.findall(r"\((CONFIG_\w+), (\w+)\)", jl.body("writer_config"))
+    assert {f for f, _ in flags} == {k for k in jl.consts if k.startswith("CONFIG_")}, flags
+    for const, var in flags:
+        assert const == "CONFIG_" + var.upper(), f"writer_config pairs {const} with {var}"
     try:
-        check(jl, jl("ume_writer_config_set_codec", cfg, codec, clevel))
-        check(jl, jl("ume_writer_config_set_chunking", cfg, chunk_samples, inner_chunk_samples))
-        check(jl, jl("ume_writer_config_set_threads", cfg, n_threads, max_open_chunks))
-        for name, on in flags:
-            check(jl, jl("ume_writer_config_set_flag", cfg, jl.consts[name], int(on)))
-        check(jl, jl("ume_writer_config_set_zarr_format", cfg, zarr_format))
-        check(jl, jl("ume_writer_config_set_claim_lease", cfg, claim_lease))
+        for sym in ("ume_writer_config_set_codec", "ume_writer_config_set_chunking",
+                    "ume_writer_config_set_threads"):  # fmt: skip
+            check(jl, jl.call_with(sym, env))
+        for const, var in flags:
+            check(jl, jl.call_with("ume_writer_config_set_flag", dict(env, option=jl.consts[const], on=int(env[var]))))
+        check(jl, jl.call_with("ume_writer_config_set_zarr_format", env))
+        check(jl, jl.call_with("ume_writer_config_set_claim_lease", env))
     except RuntimeError:
-        jl("ume_writer_config_free", cfg)
+        jl("ume_writer_config_free", out)
         raise
-    return cfg
+    return out
+
+
+def world_desc(jl: Binding, world: str, dims: dict, names: dict):
+    """The ume_world_desc of UmeData.Writer: the source's positional WorldDesc(...)
+    arguments, each evaluated (a plain name: the keyword's value; names_ptr(x): the list
+    that x = c_names(...) checked)."""
+    body = jl.body("Writer")
+    m = re.search(r"desc = WorldDesc\((.*)\)$", body, flags=re.M)
+    assert m, "Writer no longer builds a positional WorldDesc(...) on one line"
+    args = split_top(m[1])
+    fields = [f for f, _ in jl.jl_structs["WorldDesc"]["fields"]]
+    assert len(args) == len(fields), f"WorldDesc(...) has {len(args)} arguments, the struct {len(fields)}"
+    # names: `pn = ... c_names("param_names", param_names, "n_params", n_params)`
+    lists = {}
+    for v, what, var, cname, cvar in re.findall(
+        r'(\w+) = \w+ === nothing \? nothing : c_names\("(\w+)", (\w+), "(\w+)", (\w+)\)', body
+    ):
+        assert what == var and cname == cvar, f"Writer: c_names({what!r}, {var}, {cname!r}, {cvar})"
+        lists[v] = (var, cvar)
+    keep, values = [], []
+    for k, (a, field) in enumerate(zip(args, fields)):
+        if re.fullmatch(r"\w+", a) and a in fields and a != field:
+            raise AssertionError(f"WorldDesc(...) argument {k + 1} is {a}, the field there is {field}")
+        if re.fullmatch(r"\w+", a):
+            values.append(dims[a])
+        elif re.fullmatch(r"Ptr\{Cchar\}\(pointer\(id_buf\)\)", a):
+            values.append(world.encode())
+        elif nm := re.fullmatch(r"names_ptr\((\w+)\)", a):
+            var, count = lists[nm[1]]
+            arr = jl.c_names_replay(var, names[var], count, dims[count])
+            keep.append(arr)
+            values.append(arr[1])
+        else:
+            raise AssertionError(f"WorldDesc(...) argument {a!r}: the replay cannot evaluate it")
+    return jl.ctypes_structs["WorldDesc"](*values), keep
+
+
+def replay_writer(jl: Binding, path: bytes, names: dict, **options):
+    """UmeData.Writer(path, WORLD; dims..., names..., options...) -> handle."""
+    assert version_check_passes(jl)
+    dims = dict(n_samples=N_SAMPLES, T=T, H=H, n_params=N_PARAMS, n_shocks=N_SHOCKS, n_obs=N_OBS)
+    desc, keep = world_desc(jl, WORLD, dims, names)  # argument checks first, as the source
+    cfg = writer_config(jl, **options)
+    handle = C.c_void_p()
+    env = {"path": path, "desc": C.byref(desc), "cfg": cfg, "out": C.byref(handle)}
+    st = jl.call_with("ume_writer_create_with_config", env)
+    jl("ume_writer_config_free", cfg)  # the `finally` of Writer: the writer copied it
+    check(jl, st)
+    del keep
+    return handle
+
+
+CANONICAL = {  # per-sample axes of demo_sim's arrays
+    "theta": ["n_params"],
+    "trajectories": ["T", "n_obs"],
+    "irfs": ["n_shocks", "H+1", "n_obs"],
+    "shocks": ["T", "n_shocks"],
+}
+JULIA_NAME = {"theta": "theta", "trajectories": "traj", "irfs": "irfs", "shocks": "shocks"}
+
+
+def axes_of(jl: Binding, fname: str) -> dict[str, list[str]]:
+    checks = {var: axes for var, _, axes in jl.size_checks(fname)}
+    assert set(checks) == set(JULIA_NAME.values()), f"{fname} checks the sizes of {sorted(checks)}"
+    return checks
 
 
 def julia_version_regex() -> re.Pattern:
@@ -339,18 +557,27 @@ def test_julia_version_check(jl: Binding, report):
              "03": False, ".3.0": False}  # fmt: skip
     for v, want in cases.items():
         assert julia_version_compatible(v, 0, 3) == want, v
+    # the package's version is the library's, and the old include path loads the package
+    project = (PACKAGE_SOURCE.parents[1] / "Project.toml").read_text()
+    ver = re.search(r'^version = "(\d+)\.(\d+)\.\d+"$', project, flags=re.M)
+    assert ver and (int(ver[1]), int(ver[2])) == (jl.consts["VERSION_MAJOR"], jl.consts["VERSION_MINOR"])
+    assert re.search(r'^uuid = "[0-9a-f-]{36}"$', project, flags=re.M)
+    old = (REPO / "bindings" / "julia" / "UmeData.jl").read_text()
+    assert 'include(joinpath(@__DIR__, "UmeData", "src", "UmeData.jl"))' in old
     report(f"julia: version check passes for library {jl('ume_version').decode()} and "
            f"follows the ABI policy on {len(cases)} cases")  # fmt: skip
 
 
 def test_julia_declarations_match_header(jl: Binding, report):
-    """Every ccall and mirrored struct of UmeData.jl agrees with umedata.h (checked while
-    building `jl`), and the layout/codec constants equal the header's."""
+    """Every ccall/@ccall and mirrored struct of UmeData.jl agrees with umedata.h (checked
+    while building `jl`), and the layout/codec constants equal the header's."""
     assert jl.ccalls, "no ccall found in UmeData.jl"
     assert jl.consts["LAYOUT_F"] == jl.defines["UME_LAYOUT_F"] == 2
     assert jl.consts["LAYOUT_C"] == jl.defines["UME_LAYOUT_C"] == 1
+    exports = re.search(r"^export (.*?)\n\n", JULIA_FILE.read_text(), flags=re.S | re.M)[1]
     for name in ("BLOSC_LZ4", "BLOSC_ZSTD", "ZSTD", "NONE"):
         assert jl.consts[f"CODEC_{name}"] == jl.defines[f"UME_CODEC_{name}"]
+        assert f"CODEC_{name}" in exports, f"CODEC_{name} is not exported"
     for name in ("OVERWRITE", "ALLOW_NONFINITE", "CHECKSUM", "FSYNC", "REWRITE"):
         assert jl.consts[f"CONFIG_{name}"] == jl.defines[f"UME_CONFIG_{name}"], name
     assert jl.consts["VERSION_MAJOR"] == jl.defines["UME_VERSION_MAJOR"]
@@ -375,60 +602,75 @@ def test_julia_declarations_match_header(jl: Binding, report):
             # lengths are the arrays' own lengths: length(x) right after x
             for k in range(pos + 1, len(v), 2):
                 assert v[k + 1] == f"length({v[k]})", f"{sym}: {v[k + 1]} after {v[k]}"
+    n_at = sum(1 for cc in jl.ccalls if "@ccall" in JULIA_FILE.read_text().splitlines()[cc["line"] - 1])
     report(
-        f"julia: {len(jl.ccalls)} ccalls to {len(jl.funcs)} C functions and "
-        f"{len(jl.ctypes_structs)} structs of UmeData.jl match umedata.h"
+        f"julia: {len(jl.ccalls)} ccalls ({n_at} @ccall) to {len(jl.funcs)} C functions and "
+        f"{len(jl.ctypes_structs)} structs of UmeData.jl match umedata.h, argument names included"
     )
 
 
+def test_julia_short_name_list_is_dimension_mismatch(jl: Binding, tmp_path, report):
+    """The crash case of issue 14: 2 param_names for n_params = 3 (C would read a third
+    pointer past the list) is a DimensionMismatch in the replayed Writer, before any C
+    call; a name with NUL is an ArgumentError."""
+    path = str(tmp_path / "short.zarr").encode()
+    names = {"param_names": list(demo_sim.PARAM_NAMES)[:2], "shock_names": list(demo_sim.SHOCK_NAMES),
+             "obs_names": list(demo_sim.OBS_NAMES)}  # fmt: skip
+    before = set(jl.called)
+    with pytest.raises(DimensionMismatch, match=r"param_names has 2 names, expected n_params = 8"):
+        replay_writer(jl, path, names)
+    for key, full in (("shock_names", demo_sim.SHOCK_NAMES), ("obs_names", demo_sim.OBS_NAMES)):
+        bad = dict(names, param_names=list(demo_sim.PARAM_NAMES), **{key: list(full)[:-1]})
+        with pytest.raises(DimensionMismatch, match=key):
+            replay_writer(jl, path, bad)
+    nul = dict(names, param_names=["beta", "sig\0ma"] + list(demo_sim.PARAM_NAMES)[2:])
+    with pytest.raises(JuliaArgumentError, match=r"param_names\[2\] contains a NUL"):
+        replay_writer(jl, path, nul)
+    assert jl.called - before <= {"ume_version"}, "a C call was made before the name checks"
+    assert not (tmp_path / "short.zarr").exists()
+    report("julia: a short name list (2 param_names for n_params = 8) is a DimensionMismatch "
+           "in the replay, before any C call; a NUL in a name an ArgumentError")  # fmt: skip
+
+
 def test_julia_calls_store_the_demo_data(jl: Binding, tmp_path, dataset, expected, report):
-    """Replays UmeData.Writer / write_sample! / finalize! / close and Reader / read_samples /
-    read_sample with Fortran-ordered arrays; the data equals the demo's, bit for bit."""
+    """Replays UmeData.Writer / write_sample! / finish! / close and Reader / read_samples! /
+    read_sample from the source's declarations; the data equals the demo's, bit for bit."""
     zarr = pytest.importorskip("zarr", minversion="3.0")
     sim64 = demo_sim.simulate(N_SAMPLES, dtype=np.float64)
     path = str(tmp_path / "julia.zarr").encode()
+    names = {"param_names": list(demo_sim.PARAM_NAMES), "shock_names": list(demo_sim.SHOCK_NAMES),
+             "obs_names": list(demo_sim.OBS_NAMES)}  # fmt: skip
+    handle = replay_writer(jl, path, names, chunk_samples=CHUNK_SAMPLES)
 
-    # --- Writer(path, "nk"; n_samples, T, H, ..., names, chunk_samples): check_version(),
-    # then writer_config(...) with the keyword defaults: a ume_writer_config, every setter
-    Desc = jl.ctypes_structs["WorldDesc"]
-    assert version_check_passes(jl)
-    cfg = writer_config(jl, chunk_samples=CHUNK_SAMPLES)
-
-    def names(xs):
-        arr = (C.c_char_p * len(xs))(*[x.encode() for x in xs])
-        return arr, C.cast(arr, C.POINTER(C.c_char_p))
-
-    keep = [names(demo_sim.PARAM_NAMES), names(demo_sim.SHOCK_NAMES), names(demo_sim.OBS_NAMES)]
-    desc = Desc(WORLD.encode(), N_SAMPLES, T, H, N_PARAMS, N_SHOCKS, N_OBS,
-                keep[0][1], keep[1][1], keep[2][1])  # fmt: skip
-    handle = C.c_void_p()
-    st = jl("ume_writer_create_with_config", path, C.byref(desc), cfg, C.byref(handle))
-    jl("ume_writer_config_free", cfg)  # the `finally` of Writer: the writer copied it
-    check(jl, st)
-
-    # --- write_sample!(w, i, theta::Vector, traj::Matrix (T, n_obs), irfs (n_shocks, H+1, n_obs),
-    #                   shocks::Matrix (T, n_shocks)): Julia arrays are column-major
-    layout_f = jl.consts["LAYOUT_F"]
+    # --- write_sample!(w, i, theta, traj, irfs, shocks): arrays shaped as the source's
+    # check_shapes demands (axis names from its labels), column-major, LAYOUT_F
+    axes = axes_of(jl, "check_shapes")
+    sizes = {"n_params": N_PARAMS, "T": T, "H+1": H + 1, "n_shocks": N_SHOCKS, "n_obs": N_OBS}
+    d = SimpleNamespace(T=T, H=H, n_params=N_PARAMS, n_shocks=N_SHOCKS, n_obs=N_OBS, n_samples=N_SAMPLES)
+    for var, expr, ax in jl.size_checks("check_shapes"):
+        assert eval(expr, {}, {"d": d}) == tuple(sizes[a] for a in ax), f"check_shapes {var}: {expr}"
     for i in range(N_SAMPLES):
-        arrays = [np.asfortranarray(sim64[k][i]) for k in ("theta", "trajectories", "irfs", "shocks")]
-        assert arrays[1].shape == (T, N_OBS) and arrays[2].shape == (N_SHOCKS, H + 1, N_OBS)
-        assert all(a.flags.f_contiguous for a in arrays)
+        arrays = []
+        for key in ("theta", "trajectories", "irfs", "shocks"):
+            want = axes[JULIA_NAME[key]]
+            perm = [CANONICAL[key].index(a) for a in want]
+            arrays.append(np.asfortranarray(np.transpose(sim64[key][i], perm)))
         if i % 2 == 0:
             sym, ct = "ume_writer_write_sample_f64", C.c_double
         else:  # the Float32 method: Float32.(x) rounds to nearest, like the library
             arrays = [np.asfortranarray(a.astype(np.float32)) for a in arrays]
             sym, ct = "ume_writer_write_sample_f32", C.c_float
-        args = []
-        for a in arrays:
-            args += [ptr(a, ct), a.size]
-        check(jl, jl(sym, handle, i, layout_f, *args))
+        env = {"h": handle, "i": i}
+        for key, a in zip(("theta", "traj", "irfs", "shocks"), arrays):
+            env[key] = ptr(a, ct)
+            env[f"length({key})"] = a.size
+        check(jl, jl.call_with(sym, env))
 
-    # --- finalize!(w); close(w)
-    Summary = jl.ctypes_structs["Summary"]
-    summary = Summary()
-    check(jl, jl("ume_writer_finalize", handle, C.byref(summary)))
+    # --- finish!(w); close(w)
+    summary = jl.ctypes_structs["Summary"]()
+    check(jl, jl.call_with("ume_writer_finalize", {"h": handle, "s": C.byref(summary)}))
     assert summary.samples_written == N_SAMPLES and summary.n_samples == N_SAMPLES
-    jl("ume_writer_free", handle)
+    jl.call_with("ume_writer_free", {"h": handle})
 
     # --- a bad option: the setter fails, writer_config frees the config and rethrows
     with pytest.raises(RuntimeError, match="ume_writer_config_set_codec: codec 9"):
@@ -440,39 +682,48 @@ def test_julia_calls_store_the_demo_data(jl: Binding, tmp_path, dataset, expecte
     status = jl("ume_status_string", 7003)
     assert status and jl("ume_version").decode().count(".") == 2
     rh = C.c_void_p()
-    st = jl("ume_reader_open", path, b"no_such_world", C.byref(rh))
+    st = jl.call_with("ume_reader_open", {"path": path, "world_id": b"no_such_world", "out": C.byref(rh)})
     assert st == 7008 and b"no_such_world" in jl("ume_last_error_message")
 
     # --- Reader(path, "nk"); world_shape; samples_written; is_written
-    check(jl, jl("ume_reader_open", path, WORLD.encode(), C.byref(rh)))
+    check(jl, jl.call_with("ume_reader_open", {"path": path, "world_id": WORLD.encode(), "out": C.byref(rh)}))
     shape = jl.ctypes_structs["WorldShape"]()
-    check(jl, jl("ume_reader_shape", rh, C.byref(shape)))
+    check(jl, jl.call_with("ume_reader_shape", {"h": rh, "s": C.byref(shape)}))
     assert (shape.n_samples, shape.chunk_samples, shape.T, shape.H) == (N_SAMPLES, CHUNK_SAMPLES, T, H)
     n = C.c_uint64()
-    check(jl, jl("ume_reader_samples_written", rh, C.byref(n)))
+    check(jl, jl.call_with("ume_reader_samples_written", {"h": rh, "n": C.byref(n)}))
     b = C.c_uint8()
-    check(jl, jl("ume_reader_is_written", rh, N_SAMPLES - 1, C.byref(b)))
+    check(jl, jl.call_with("ume_reader_is_written", {"h": rh, "i": N_SAMPLES - 1, "b": C.byref(b)}))
     assert n.value == N_SAMPLES and b.value == 1
 
-    # --- read_samples(r, start, count, Float64/Float32): arrays (…, count), column-major
+    # --- read_samples(r, start, count, E): buffers allocated as the source allocates them,
+    # checked by the source's read_samples! (DimensionMismatch), read, then interpreted
+    # along the axes of read_samples!'s labels: Julia's out[..., k] is sample k-1
+    s = SimpleNamespace(**{f: getattr(shape, f) for f, _ in shape._fields_})
+    count = N_SAMPLES
+    alloc = dict(re.findall(r"^\s+(\w+) = Array\{E\}\(undef, (.*)\)$", jl.body("read_samples"), flags=re.M))
+    assert set(alloc) == set(JULIA_NAME.values()), f"read_samples allocates {sorted(alloc)}"
+    read_axes = axes_of(jl, "read_samples!")
     for sym, dt, ct in (("ume_reader_read_f64", np.float64, C.c_double),
                         ("ume_reader_read_f32", np.float32, C.c_float)):  # fmt: skip
-        count = N_SAMPLES
-        out = [
-            np.empty((N_PARAMS, count), dtype=dt, order="F"),
-            np.empty((T, N_OBS, count), dtype=dt, order="F"),
-            np.empty((N_SHOCKS, H + 1, N_OBS, count), dtype=dt, order="F"),
-            np.empty((T, N_SHOCKS, count), dtype=dt, order="F"),
-        ]
-        args = []
-        for a in out:
-            args += [ptr(a, ct), a.size]
-        check(jl, jl(sym, rh, 0, count, layout_f, *args))
-        # Julia's out[k][..., i+1] is sample i: compare with the simulator (float32)
-        for a, key in zip(out, ("theta", "trajectories", "irfs", "shocks")):
-            got = np.moveaxis(a, -1, 0).astype(np.float32)
+        out = {v: np.empty(eval(f"({e},)", {}, {"s": s, "count": count}), dtype=dt, order="F")
+               for v, e in alloc.items()}  # fmt: skip
+        for var, expr, _ in jl.size_checks("read_samples!"):
+            want = eval(expr, {}, {"s": s, "count": out["theta"].shape[1]})
+            if out[var].shape != tuple(want):
+                raise DimensionMismatch(f"{var} has size {out[var].shape}, expected {want}")
+        env = {"h": rh, "start": 0, "count": count}
+        for v, a in out.items():
+            env[v] = ptr(a, ct)
+            env[f"length({v})"] = a.size
+        check(jl, jl.call_with(sym, env))
+        for key in ("theta", "trajectories", "irfs", "shocks"):
+            ax = read_axes[JULIA_NAME[key]]
+            assert ax[-1] == "count", f"read_samples! {JULIA_NAME[key]}: the last axis is {ax[-1]}"
+            perm = [len(ax) - 1] + [ax.index(a) for a in CANONICAL[key]]
+            got = np.transpose(out[JULIA_NAME[key]], perm).astype(np.float32)
             np.testing.assert_array_equal(got, expected[key], err_msg=f"{sym} {key}")
-    jl("ume_reader_free", rh)
+    jl.call_with("ume_reader_free", {"h": rh})
 
     # --- the stored arrays, read by zarr-python, equal the C demo's dataset bit for bit
     mine = zarr.open_group(str(tmp_path / "julia.zarr"), mode="r")[WORLD]
@@ -488,6 +739,69 @@ def test_julia_calls_store_the_demo_data(jl: Binding, tmp_path, dataset, expecte
         f"julia: {N_SAMPLES} samples written with UmeData.jl's calls (Fortran order, "
         "Float64 and Float32) equal the C demo's dataset bit for bit"
     )
+
+
+# Each mutation of issue 14 (and two more): (name, old text, new text) applied once to a
+# copy of the source; the proof above must fail on every one.
+MUTATIONS = [
+    ("swap T and H in the positional WorldDesc(...)",
+     "(pointer(id_buf)), n_samples, T, H, n_params", "(pointer(id_buf)), n_samples, H, T, n_params"),
+    ("swap n_threads and max_open_chunks in ume_writer_config_set_threads",
+     "cfg, n_threads, max_open_chunks)", "cfg, max_open_chunks, n_threads)"),
+    ("allocate traj as (n_obs, T, count) in read_samples",
+     "traj = Array{E}(undef, s.T, s.n_obs, count)", "traj = Array{E}(undef, s.n_obs, s.T, count)"),
+    ("an @ccall with a wrong pointer width (Ref{UInt32} for uint64_t*)",
+     "n::Ref{UInt64})::Cint", "n::Ref{UInt32})::Cint"),
+    ("an added @ccall with a wrong pointer width",
+     "\nend # module UmeData",
+     "\nfunction samples_written32(r::Reader)\n    n = Ref{UInt32}(0)\n"
+     "    st = @ccall $(libumedata()).ume_reader_samples_written(r.handle::Ptr{Cvoid}, n::Ref{UInt32})::Cint\n"
+     "    return n[]\nend\n\nend # module UmeData"),
+    ("a short name list reaches C (no length check in c_names)",
+     '    length(names) == n || throw(DimensionMismatch("$what has $(length(names)) names, expected $count_name = $n"))\n',
+     ""),
+    ("names with NUL not refused",
+     "    occursin('\\0', str) && throw(", "    false && throw("),
+    ("traj checked as (n_obs, T) in write_sample!",
+     'check_size("traj", traj, (d.T, d.n_obs), "(T, n_obs)")',
+     'check_size("traj", traj, (d.n_obs, d.T), "(n_obs, T)")'),
+    ("write with LAYOUT_C",
+     "h, i, LAYOUT_F, theta", "h, i, LAYOUT_C, theta"),
+    ("a ccall with a multi-line form the proof cannot read",
+     "check(ccall((:ume_writer_config_set_zarr_format, libumedata()), Cint,",
+     "check(ccall((:ume_writer_config_set_zarr_format, libumedata()), Cint,\n         "),
+]  # fmt: skip
+
+
+@pytest.mark.skipif(bool(os.environ.get("UMEDATA_JULIA_SOURCE")), reason="inside a mutation run")
+def test_julia_mutations_are_caught(tmp_path, write_demo, report):
+    """Runs this file's Julia tests on mutated copies of the source: each must fail (and
+    the unmutated copy must pass, so the harness itself is proven)."""
+    lib = find_library().resolve()
+    src = PACKAGE_SOURCE.read_text()
+
+    def run(text: str, name: str) -> subprocess.CompletedProcess:
+        path = tmp_path / f"{name}.jl"
+        path.write_text(text)
+        env = dict(os.environ, UMEDATA_JULIA_SOURCE=str(path), UMEDATA_LIB=str(lib),
+                   UME_WRITE_DEMO=str(write_demo))  # fmt: skip
+        cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+               str(Path(__file__)), "-k", "julia and not mutations"]  # fmt: skip
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600,
+                              cwd=str(Path(__file__).parent))  # fmt: skip
+
+    control = run(src, "original")
+    assert control.returncode == 0 and " passed" in control.stdout, control.stdout[-3000:]
+    caught = []
+    for k, (what, old, new) in enumerate(MUTATIONS):
+        assert src.count(old) >= 1, f"mutation {what!r}: {old!r} not in the source"
+        proc = run(src.replace(old, new, 1), f"mutant{k}")
+        assert proc.returncode != 0, f"mutation not caught: {what}\n{proc.stdout[-2000:]}"
+        reason = next((ln for ln in proc.stdout.splitlines() if ln.startswith("E ")), "")
+        caught.append(f"{what}: {reason[2:].strip()[:140]}")
+    for line in caught:
+        report(f"julia mutation caught: {line}")
+    print("\n".join(caught))
 
 
 # ---------------------------------------------------------------------- Fortran module

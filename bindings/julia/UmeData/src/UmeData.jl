@@ -1,0 +1,609 @@
+# UmeData — Julia bindings of the umedata C API (include/umedata.h) by plain `ccall`.
+#
+# A package: `using Pkg; Pkg.develop(path = "bindings/julia/UmeData"); using UmeData`.
+# (The old `include("bindings/julia/UmeData.jl"); using .UmeData` still works.)
+#
+# The library is found when the module is loaded (`__init__`), not when it is precompiled:
+#   1. ENV["UMEDATA_LIB"], a path to libumedata.so / .dylib / .dll;
+#   2. ENV["UMEDATA_PREFIX"], an install prefix: <prefix>/lib/libumedata.<dlext>;
+#   3. "libumedata", found by the system loader (LD_LIBRARY_PATH, the installed prefix).
+# Its major.minor is checked against VERSION_MAJOR/VERSION_MINOR, the header this package
+# was written for (README, "ABI policy"): a library that does not serve it throws UmeError
+# 7002 at load time (and at every Writer/Reader).
+#
+#   Writer("runs/v1.zarr", "nk"; n_samples = 100_000, T = 200, H = 40, n_params = 8,
+#          n_shocks = 3, n_obs = 3, param_names = ["beta", "sigma", ...],
+#          chunk_samples = 512, overwrite = true) do w      # finished and closed at the end
+#       for i in 0:99_999                      # sample ids are 0-based, as stored
+#           theta, traj, irfs, shocks = simulate(i)
+#           write_sample!(w, i, theta, traj, irfs, shocks)
+#       end
+#   end                                        # returns the Summary
+#
+# Conventions
+# - Sample ids are the dataset's: 0-based, 0 .. n_samples-1, in every function.
+# - Per sample, arrays are column-major with these shapes: theta (n_params,), traj
+#   (T, n_obs), irfs (n_shocks, H+1, n_obs), shocks (T, n_shocks). Any AbstractArray of
+#   real numbers is accepted (views, transpose(x), x', Float32/Float64 mixed): a dense
+#   Array of the element type is passed as it is, anything else is copied first. All four
+#   Float32 -> stored from Float32; otherwise converted to Float64. A wrong shape throws
+#   DimensionMismatch before the C call (the C side cannot tell a permuted buffer).
+# - Name lists must have exactly n_params / n_shocks / n_obs entries (DimensionMismatch),
+#   and no name may contain NUL (ArgumentError).
+# - Failing C calls throw UmeError(status, message); the message is read on the same
+#   thread right after the failing call.
+# - Writer and Reader hold a C handle in an atomic field. close(x) waits for calls in
+#   flight on other threads, then frees it; later calls throw ArgumentError. The GC
+#   finalizer only frees (it warns if a Writer was never finished); call finish!(w) or
+#   use the do-block form to store and see errors.
+#
+# Form rules (tests/python/test_julia_ctypes.py parses this file, replays it without
+# Julia, and its mutation check proves it would catch wrong code): every ccall is on one
+# line, `ccall((:symbol, libumedata()), Ret, (ArgTypes...), args...)` or
+# `@ccall $(libumedata()).symbol(arg::Type, ...)::Ret`; C mirrors are `struct X  # C: ume_x`.
+module UmeData
+
+using Libdl
+
+export Writer, Reader, UmeError, write_sample!, finish!, read_sample, read_samples,
+       read_samples!, samples_written, is_written, world_shape, version, check_version,
+       LAYOUT_C, LAYOUT_F, CODEC_BLOSC_LZ4, CODEC_BLOSC_ZSTD, CODEC_ZSTD, CODEC_NONE
+
+const UME_OK = Cint(0)
+const LAYOUT_C = UInt32(1)   # UME_LAYOUT_C
+const LAYOUT_F = UInt32(2)   # UME_LAYOUT_F
+const CODEC_BLOSC_LZ4 = UInt32(0)
+const CODEC_BLOSC_ZSTD = UInt32(1)
+const CODEC_ZSTD = UInt32(2)
+const CODEC_NONE = UInt32(3)
+# The header this package was written against (UME_VERSION_MAJOR/MINOR).
+const VERSION_MAJOR = UInt32(0)
+const VERSION_MINOR = UInt32(3)
+# On/off options of ume_writer_config_set_flag (UME_CONFIG_*).
+const CONFIG_OVERWRITE = UInt32(1)
+const CONFIG_ALLOW_NONFINITE = UInt32(2)
+const CONFIG_CHECKSUM = UInt32(3)
+const CONFIG_FSYNC = UInt32(4)
+const CONFIG_REWRITE = UInt32(5)
+
+# ---- the library -------------------------------------------------------------------------
+
+const LIBPATH = Ref{String}("libumedata")
+
+"""The shared library every ccall uses, set by `__init__` (see the top of this file)."""
+libumedata() = LIBPATH[]
+
+"""Where the library is: ENV["UMEDATA_LIB"], else ENV["UMEDATA_PREFIX"]/lib, else
+"libumedata" for the system loader."""
+function find_library()
+    lib = get(ENV, "UMEDATA_LIB", "")
+    isempty(lib) || return lib
+    prefix = get(ENV, "UMEDATA_PREFIX", "")
+    isempty(prefix) || return joinpath(prefix, "lib", "libumedata." * Libdl.dlext)
+    return "libumedata"
+end
+
+function __init__()
+    LIBPATH[] = find_library()
+    if Libdl.dlopen(LIBPATH[]; throw_error = false) === nothing
+        @warn "UmeData: cannot load the umedata library \"$(LIBPATH[])\"; set ENV[\"UMEDATA_LIB\"] " *
+              "to the path of libumedata.$(Libdl.dlext) (or UMEDATA_PREFIX to its install prefix) " *
+              "and reload; every call fails until then"
+        return nothing
+    end
+    check_version()
+    return nothing
+end
+
+# ---- C structs (same fields, same order as include/umedata.h) ----------------------------
+
+struct WorldDesc  # C: ume_world_desc
+    world_id::Ptr{Cchar}
+    n_samples::UInt64
+    T::UInt32
+    H::UInt32
+    n_params::UInt32
+    n_shocks::UInt32
+    n_obs::UInt32
+    param_names::Ptr{Ptr{Cchar}}
+    shock_names::Ptr{Ptr{Cchar}}
+    obs_names::Ptr{Ptr{Cchar}}
+end
+
+struct WorldShape  # C: ume_world_shape
+    n_samples::UInt64
+    chunk_samples::UInt64
+    T::UInt32
+    H::UInt32
+    n_params::UInt32
+    n_shocks::UInt32
+    n_obs::UInt32
+end
+
+struct ArrayStats  # C: ume_array_stats
+    raw_bytes::UInt64
+    stored_bytes::UInt64
+    ratio::Float64
+end
+
+struct Summary  # C: ume_summary
+    n_samples::UInt64
+    samples_written::UInt64
+    theta::ArrayStats
+    trajectories::ArrayStats
+    irfs::ArrayStats
+    shocks::ArrayStats
+    chunks_stored_early::UInt64
+end
+
+# Decimal, named fields (the default show prints the UInt fields in hex).
+function Base.show(io::IO, s::WorldShape)
+    print(io, "WorldShape(n_samples = ", Int(s.n_samples), ", chunk_samples = ", Int(s.chunk_samples),
+          ", T = ", Int(s.T), ", H = ", Int(s.H), ", n_params = ", Int(s.n_params),
+          ", n_shocks = ", Int(s.n_shocks), ", n_obs = ", Int(s.n_obs), ")")
+end
+
+function Base.show(io::IO, a::ArrayStats)
+    print(io, "ArrayStats(raw_bytes = ", Int(a.raw_bytes), ", stored_bytes = ", Int(a.stored_bytes),
+          ", ratio = ", round(a.ratio; digits = 3), ")")
+end
+
+function Base.show(io::IO, s::Summary)
+    print(io, "Summary(", Int(s.samples_written), " of ", Int(s.n_samples), " samples written, ",
+          "chunks_stored_early = ", Int(s.chunks_stored_early), ")")
+end
+
+function Base.show(io::IO, ::MIME"text/plain", s::Summary)
+    println(io, "UmeData.Summary: ", Int(s.samples_written), " of ", Int(s.n_samples), " samples written")
+    for name in (:theta, :trajectories, :irfs, :shocks)
+        println(io, "  ", rpad(string(name), 13), getfield(s, name))
+    end
+    print(io, "  chunks_stored_early = ", Int(s.chunks_stored_early))
+end
+
+# ---- errors ------------------------------------------------------------------------------
+
+"""A failed umedata call: `status` (7001–7099, see include/umedata.h) and the message."""
+struct UmeError <: Exception
+    status::Int
+    msg::String
+end
+
+status_string(st::Integer) = unsafe_string(@ccall $(libumedata()).ume_status_string(st::UInt32)::Cstring)
+Base.showerror(io::IO, e::UmeError) = print(io, "UmeError ", e.status, " (", status_string(e.status), "): ", e.msg)
+
+"""The library version, "MAJOR.MINOR.PATCH"."""
+version() = unsafe_string(@ccall $(libumedata()).ume_version()::Cstring)
+
+function check(st::Cint)
+    st == UME_OK && return nothing
+    msg = unsafe_string(ccall((:ume_last_error_message, libumedata()), Cstring, ()))
+    throw(UmeError(Int(st), msg))
+end
+
+"""True if a library of version `v` ("MAJOR.MINOR.PATCH") serves code written against
+header version major.minor: the same major, a minor at least the header's."""
+function version_compatible(v::AbstractString, major::Integer, minor::Integer)
+    m = match(r"^([0-9]{1,9})\.([0-9]{1,9})(\.|$)", v)
+    m === nothing && return false
+    return parse(Int, m[1]) == major && parse(Int, m[2]) >= minor
+end
+
+"""Throws UmeError(7002, ...) unless the loaded library serves this package (`__init__`,
+Writer and Reader call it)."""
+function check_version()
+    v = version()
+    version_compatible(v, VERSION_MAJOR, VERSION_MINOR) && return nothing
+    throw(UmeError(7002, "umedata library version $v ($(libumedata())) does not serve UmeData, written for " *
+                         "$VERSION_MAJOR.$VERSION_MINOR (expected major $VERSION_MAJOR and minor >= $VERSION_MINOR)"))
+end
+
+# ---- argument checks ---------------------------------------------------------------------
+
+# Throws DimensionMismatch unless size(x) == expected; `label` names the axes, e.g.
+# "(T, n_obs)" (the replay test checks that the label and the expression agree).
+function check_size(what::AbstractString, x::AbstractArray, expected::Tuple, label::AbstractString)
+    want = map(Int, expected)
+    size(x) == want || throw(DimensionMismatch("$what has size $(size(x)), expected $label = $want"))
+    return nothing
+end
+
+# A NUL-terminated copy of `s`; ArgumentError if it contains NUL (C would cut it there).
+function c_string(what::AbstractString, s)
+    str = String(string(s))
+    occursin('\0', str) && throw(ArgumentError("$what = $(repr(str)) contains a NUL character; names must not"))
+    return Vector{UInt8}(str * "\0")
+end
+
+# NUL-terminated copies of `names` and an array of pointers to them (keep both alive).
+# C reads exactly `n` pointers: a list of another length throws DimensionMismatch.
+function c_names(what::AbstractString, names, count_name::AbstractString, n::Integer)
+    length(names) == n || throw(DimensionMismatch("$what has $(length(names)) names, expected $count_name = $n"))
+    bufs = [c_string("$what[$k]", name) for (k, name) in enumerate(names)]
+    ptrs = [Ptr{Cchar}(pointer(b)) for b in bufs]
+    return bufs, ptrs
+end
+
+names_ptr(x) = x === nothing ? Ptr{Ptr{Cchar}}(C_NULL) : pointer(x[2])
+
+# A dense Array{E} with the values of x: x itself if it already is one (or a contiguous
+# view of an Array{E}), else a copy in column-major order (views with gaps, transpose, x',
+# other element types).
+function contiguous(x::AbstractArray)
+    stride = 1
+    for d in 1:ndims(x)
+        size(x, d) == 1 || strides(x)[d] == stride || return false
+        stride *= size(x, d)
+    end
+    return true
+end
+dense(::Type{E}, x::Array{E}) where {E} = x
+dense(::Type{E}, x::AbstractArray) where {E} = (x isa SubArray{E,<:Any,<:Array{E}} && contiguous(x)) ? x : Array{E}(x)
+
+# ---- handles -----------------------------------------------------------------------------
+
+# Every C call on a handle runs inside with_handle: it counts itself in `users` and
+# re-reads the handle, so close() (which swaps the handle to NULL, then waits for
+# `users` to drop to 0) never frees a handle another thread is using.
+function with_handle(f, x, what::AbstractString)
+    h = @atomic x.handle
+    h == C_NULL && throw(ArgumentError("$what is closed"))
+    Threads.atomic_add!(x.users, 1)
+    try
+        h = @atomic x.handle
+        h == C_NULL && throw(ArgumentError("$what is closed"))
+        return f(h)
+    finally
+        Threads.atomic_sub!(x.users, 1)
+    end
+end
+
+# Swaps the handle to NULL (once), waits for calls in flight, returns the old handle.
+function take_handle!(x)
+    h = @atomicswap x.handle = C_NULL
+    h == C_NULL && return h
+    while x.users[] != 0
+        yield()
+    end
+    return h
+end
+
+# ---- writer ------------------------------------------------------------------------------
+
+# A ume_writer_config holding the options (every setter called, each checks its value);
+# the caller frees it with ume_writer_config_free. Freed here if a setter fails.
+function writer_config(codec, clevel, chunk_samples, inner_chunk_samples, n_threads,
+                       max_open_chunks, overwrite, allow_nonfinite, checksum, fsync, rewrite,
+                       zarr_format, claim_lease)
+    out = Ref{Ptr{Cvoid}}(C_NULL)
+    check(ccall((:ume_writer_config_new, libumedata()), Cint, (Ref{Ptr{Cvoid}},), out))
+    cfg = out[]
+    try
+        check(ccall((:ume_writer_config_set_codec, libumedata()), Cint, (Ptr{Cvoid}, UInt32, Int32), cfg, codec, clevel))
+        check(ccall((:ume_writer_config_set_chunking, libumedata()), Cint, (Ptr{Cvoid}, UInt64, UInt64), cfg, chunk_samples, inner_chunk_samples))
+        check(ccall((:ume_writer_config_set_threads, libumedata()), Cint, (Ptr{Cvoid}, UInt32, UInt32), cfg, n_threads, max_open_chunks))
+        for (option, on) in ((CONFIG_OVERWRITE, overwrite), (CONFIG_ALLOW_NONFINITE, allow_nonfinite),
+                             (CONFIG_CHECKSUM, checksum), (CONFIG_FSYNC, fsync), (CONFIG_REWRITE, rewrite))
+            check(ccall((:ume_writer_config_set_flag, libumedata()), Cint, (Ptr{Cvoid}, UInt32, UInt8), cfg, option, on))
+        end
+        check(ccall((:ume_writer_config_set_zarr_format, libumedata()), Cint, (Ptr{Cvoid}, UInt32), cfg, zarr_format))
+        check(ccall((:ume_writer_config_set_claim_lease, libumedata()), Cint, (Ptr{Cvoid}, UInt64), cfg, claim_lease))
+    catch
+        ccall((:ume_writer_config_free, libumedata()), Cvoid, (Ptr{Cvoid},), cfg)
+        rethrow()
+    end
+    return cfg
+end
+
+"""
+    Writer(path, world_id; n_samples, T, H, n_params, n_shocks, n_obs,
+           param_names=nothing, shock_names=nothing, obs_names=nothing,
+           chunk_samples=0, codec=CODEC_BLOSC_LZ4, clevel=-1, n_threads=0,
+           overwrite=false, allow_nonfinite=false, inner_chunk_samples=0,
+           max_open_chunks=0, checksum=true, fsync=true, rewrite=false, zarr_format=3,
+           claim_lease=0)
+    Writer(f, path, world_id; ...)   # do-block form
+
+Creates world `world_id` in the dataset directory `path` (ume_writer_create_with_config)
+for samples with 0-based ids 0 .. n_samples-1. The options are those of
+`ume_writer_config` (include/umedata.h), with its defaults; `codec` is one of the exported
+`CODEC_*`; `claim_lease` is in seconds (0 = UME_CLAIM_LEASE_SECONDS, else 600).
+Throws DimensionMismatch if a name list does not have n_params / n_shocks / n_obs
+entries, ArgumentError for a name with NUL, UmeError for a bad option (before anything
+is created).
+
+The do-block form `Writer(path, world_id; ...) do w ... end` runs the block, then
+`finish!(w)` and `close(w)`, and returns the Summary; if the block throws, what was
+written is still stored (finish!, its own error dropped), the writer is closed, and the
+block's error is rethrown.
+
+Thread safety: write_sample! may be called from many threads at once on one Writer.
+"""
+mutable struct Writer
+    @atomic handle::Ptr{Cvoid}
+    users::Threads.Atomic{Int}
+    @atomic finished::Bool
+    dims::NamedTuple{(:n_samples, :T, :H, :n_params, :n_shocks, :n_obs),NTuple{6,Int}}
+    world_id::String
+
+    function Writer(path::AbstractString, world_id::AbstractString; n_samples::Integer,
+                    T::Integer, H::Integer, n_params::Integer, n_shocks::Integer, n_obs::Integer,
+                    param_names = nothing, shock_names = nothing, obs_names = nothing,
+                    chunk_samples::Integer = 0, codec::Integer = CODEC_BLOSC_LZ4,
+                    clevel::Integer = -1, n_threads::Integer = 0, overwrite::Bool = false,
+                    allow_nonfinite::Bool = false, inner_chunk_samples::Integer = 0,
+                    max_open_chunks::Integer = 0, checksum::Bool = true, fsync::Bool = true,
+                    rewrite::Bool = false, zarr_format::Integer = 3, claim_lease::Integer = 0)
+        check_version()
+        # the argument checks come first: nothing to free if they throw
+        id_buf = c_string("world_id", world_id)
+        pn = param_names === nothing ? nothing : c_names("param_names", param_names, "n_params", n_params)
+        sn = shock_names === nothing ? nothing : c_names("shock_names", shock_names, "n_shocks", n_shocks)
+        on = obs_names === nothing ? nothing : c_names("obs_names", obs_names, "n_obs", n_obs)
+        cfg = writer_config(codec, clevel, chunk_samples, inner_chunk_samples, n_threads,
+                            max_open_chunks, overwrite, allow_nonfinite, checksum, fsync,
+                            rewrite, zarr_format, claim_lease)
+        out = Ref{Ptr{Cvoid}}(C_NULL)
+        st = try
+            GC.@preserve id_buf pn sn on begin
+                desc = WorldDesc(Ptr{Cchar}(pointer(id_buf)), n_samples, T, H, n_params, n_shocks, n_obs, names_ptr(pn), names_ptr(sn), names_ptr(on))
+                ccall((:ume_writer_create_with_config, libumedata()), Cint, (Cstring, Ref{WorldDesc}, Ptr{Cvoid}, Ref{Ptr{Cvoid}}), path, desc, cfg, out)
+            end
+        finally
+            # the writer copied the config; freeing it keeps the thread's error message
+            ccall((:ume_writer_config_free, libumedata()), Cvoid, (Ptr{Cvoid},), cfg)
+        end
+        check(st)
+        dims = (n_samples = Int(n_samples), T = Int(T), H = Int(H), n_params = Int(n_params), n_shocks = Int(n_shocks), n_obs = Int(n_obs))
+        w = new(out[], Threads.Atomic{Int}(0), false, dims, String(world_id))
+        finalizer(free_unreachable, w)
+        return w
+    end
+end
+
+function Writer(f::Function, path::AbstractString, world_id::AbstractString; kwargs...)
+    w = Writer(path, world_id; kwargs...)
+    try
+        f(w)
+        return finish!(w)
+    catch
+        if !(@atomic w.finished)
+            try
+                finish!(w)   # keep what was written; the block's error is the one to see
+            catch
+            end
+        end
+        rethrow()
+    finally
+        close(w)
+    end
+end
+
+# The GC finalizer: only frees. It cannot report errors, so an unfinished writer is
+# reported (Core.println: no task switch in a finalizer). Note: ume_writer_free itself
+# still stores the buffered samples of a writer that was not finalized.
+function free_unreachable(w::Writer)
+    h = @atomicswap w.handle = C_NULL
+    h == C_NULL && return nothing
+    if !(@atomic w.finished)
+        Core.println(Core.stderr, "UmeData: a Writer of world \"", w.world_id, "\" was garbage-collected ",
+                     "without finish!(w): its errors are lost; call finish!(w) or use Writer(...) do w ... end")
+    end
+    ccall((:ume_writer_free, libumedata()), Cvoid, (Ptr{Cvoid},), h)
+    return nothing
+end
+
+"""
+    close(w::Writer)
+
+Releases the writer's handle (ume_writer_free) after calls in flight on other threads
+have returned; later calls on `w` throw ArgumentError. A writer not finished stores its
+buffered samples first, but errors are lost: call finish!(w) before. Safe to call more
+than once.
+"""
+function Base.close(w::Writer)
+    h = take_handle!(w)
+    h == C_NULL || ccall((:ume_writer_free, libumedata()), Cvoid, (Ptr{Cvoid},), h)
+    return nothing
+end
+
+Base.isopen(w::Writer) = (@atomic w.handle) != C_NULL
+
+function Base.show(io::IO, w::Writer)
+    d = w.dims
+    state = !isopen(w) ? "closed" : (@atomic w.finished) ? "finished" : "open"
+    print(io, "UmeData.Writer(\"", w.world_id, "\", ", state, ", n_samples = ", d.n_samples, ", T = ", d.T,
+          ", H = ", d.H, ", n_params = ", d.n_params, ", n_shocks = ", d.n_shocks, ", n_obs = ", d.n_obs, ")")
+end
+
+function check_shapes(d, theta, traj, irfs, shocks)
+    check_size("theta", theta, (d.n_params,), "(n_params,)")
+    check_size("traj", traj, (d.T, d.n_obs), "(T, n_obs)")
+    check_size("irfs", irfs, (d.n_shocks, d.H + 1, d.n_obs), "(n_shocks, H+1, n_obs)")
+    check_size("shocks", shocks, (d.T, d.n_shocks), "(T, n_shocks)")
+    return nothing
+end
+
+"""
+    write_sample!(w, i, theta, traj, irfs, shocks)
+
+Writes sample `i` (0-based id, 0 .. n_samples-1): theta (n_params,), traj (T, n_obs),
+irfs (n_shocks, H+1, n_obs), shocks (T, n_shocks), any AbstractArray of reals (copied
+unless dense Float32/Float64 arrays). DimensionMismatch for a wrong shape, UmeError from
+the library (id out of range, written twice, non-finite values, ...). Thread-safe.
+"""
+function write_sample!(w::Writer, i::Integer, theta::AbstractVector{<:Real}, traj::AbstractMatrix{<:Real},
+                       irfs::AbstractArray{<:Real,3}, shocks::AbstractMatrix{<:Real})
+    check_shapes(w.dims, theta, traj, irfs, shocks)
+    E = promote_type(eltype(theta), eltype(traj), eltype(irfs), eltype(shocks)) === Float32 ? Float32 : Float64
+    write_dense!(w, i, dense(E, theta), dense(E, traj), dense(E, irfs), dense(E, shocks))
+end
+
+function write_dense!(w::Writer, i::Integer, theta::AbstractArray{Float64}, traj::AbstractArray{Float64},
+                      irfs::AbstractArray{Float64}, shocks::AbstractArray{Float64})
+    st = with_handle(w, "Writer") do h
+        GC.@preserve theta traj irfs shocks ccall((:ume_writer_write_sample_f64, libumedata()), Cint, (Ptr{Cvoid}, UInt64, UInt32, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t), h, i, LAYOUT_F, theta, length(theta), traj, length(traj), irfs, length(irfs), shocks, length(shocks))
+    end
+    check(st)
+end
+
+function write_dense!(w::Writer, i::Integer, theta::AbstractArray{Float32}, traj::AbstractArray{Float32},
+                      irfs::AbstractArray{Float32}, shocks::AbstractArray{Float32})
+    st = with_handle(w, "Writer") do h
+        GC.@preserve theta traj irfs shocks ccall((:ume_writer_write_sample_f32, libumedata()), Cint, (Ptr{Cvoid}, UInt64, UInt32, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t), h, i, LAYOUT_F, theta, length(theta), traj, length(traj), irfs, length(irfs), shocks, length(shocks))
+    end
+    check(st)
+end
+
+"""
+    finish!(w) -> Summary
+
+Stores everything buffered and returns the Summary (ume_writer_finalize); errors throw
+UmeError. Call once, when no other thread writes; close(w) afterwards (the do-block form
+of Writer does both). (Named so as not to be confused with Base.finalize.)
+"""
+function finish!(w::Writer)
+    s = Ref{Summary}()
+    st = with_handle(w, "Writer") do h
+        ccall((:ume_writer_finalize, libumedata()), Cint, (Ptr{Cvoid}, Ref{Summary}), h, s)
+    end
+    @atomic w.finished = true
+    check(st)
+    return s[]
+end
+
+Base.@deprecate finalize!(w::Writer) finish!(w)
+
+# ---- reader ------------------------------------------------------------------------------
+
+"""
+    Reader(path, world_id)
+
+Opens a world for reading (ume_reader_open); close(r) or the finalizer releases it.
+Sample ids are 0-based. Thread-safe for reads.
+"""
+mutable struct Reader
+    @atomic handle::Ptr{Cvoid}
+    users::Threads.Atomic{Int}
+    shape::WorldShape
+    world_id::String
+
+    function Reader(path::AbstractString, world_id::AbstractString)
+        check_version()
+        out = Ref{Ptr{Cvoid}}(C_NULL)
+        st = ccall((:ume_reader_open, libumedata()), Cint, (Cstring, Cstring, Ref{Ptr{Cvoid}}), path, world_id, out)
+        check(st)
+        r = new(out[], Threads.Atomic{Int}(0), WorldShape(0, 0, 0, 0, 0, 0, 0), String(world_id))
+        finalizer(close, r)
+        r.shape = world_shape(r)
+        return r
+    end
+end
+
+"""Reader(f, path, world_id): runs f(r) and closes the reader; returns f's value."""
+function Reader(f::Function, path::AbstractString, world_id::AbstractString)
+    r = Reader(path, world_id)
+    try
+        return f(r)
+    finally
+        close(r)
+    end
+end
+
+"""Releases the reader's handle after calls in flight have returned. Safe to repeat."""
+function Base.close(r::Reader)
+    h = take_handle!(r)
+    h == C_NULL || ccall((:ume_reader_free, libumedata()), Cvoid, (Ptr{Cvoid},), h)
+    return nothing
+end
+
+Base.isopen(r::Reader) = (@atomic r.handle) != C_NULL
+
+function Base.show(io::IO, r::Reader)
+    print(io, "UmeData.Reader(\"", r.world_id, "\", ", isopen(r) ? "open" : "closed", ", ", r.shape, ")")
+end
+
+"""The world's dimensions (ume_reader_shape)."""
+function world_shape(r::Reader)
+    s = Ref{WorldShape}()
+    st = with_handle(r, "Reader") do h
+        ccall((:ume_reader_shape, libumedata()), Cint, (Ptr{Cvoid}, Ref{WorldShape}), h, s)
+    end
+    check(st)
+    return s[]
+end
+
+"""The number of samples stored (ume_reader_samples_written)."""
+function samples_written(r::Reader)
+    n = Ref{UInt64}(0)
+    st = with_handle(r, "Reader") do h
+        @ccall $(libumedata()).ume_reader_samples_written(h::Ptr{Cvoid}, n::Ref{UInt64})::Cint
+    end
+    check(st)
+    return Int(n[])
+end
+
+"""True if sample `i` (0-based id) is stored (ume_reader_is_written)."""
+function is_written(r::Reader, i::Integer)
+    b = Ref{UInt8}(0)
+    st = with_handle(r, "Reader") do h
+        @ccall $(libumedata()).ume_reader_is_written(h::Ptr{Cvoid}, i::UInt64, b::Ref{UInt8})::Cint
+    end
+    check(st)
+    return b[] != 0
+end
+
+"""
+    read_samples(r, start, count, E=Float64) -> (theta, traj, irfs, shocks)
+
+Samples with 0-based ids start .. start+count-1 as new arrays of E (Float64 or Float32):
+theta (n_params, count), traj (T, n_obs, count), irfs (n_shocks, H+1, n_obs, count),
+shocks (T, n_shocks, count): sample `start + k - 1` is `traj[:, :, k]`.
+"""
+function read_samples(r::Reader, start::Integer, count::Integer, ::Type{E} = Float64) where {E<:Union{Float32,Float64}}
+    s = r.shape
+    theta = Array{E}(undef, s.n_params, count)
+    traj = Array{E}(undef, s.T, s.n_obs, count)
+    irfs = Array{E}(undef, s.n_shocks, s.H + 1, s.n_obs, count)
+    shocks = Array{E}(undef, s.T, s.n_shocks, count)
+    return read_samples!(r, start, theta, traj, irfs, shocks)
+end
+
+"""
+    read_samples!(r, start, theta, traj, irfs, shocks) -> (theta, traj, irfs, shocks)
+
+Reads samples with 0-based ids start .. start+count-1 into the given Arrays (all Float64
+or all Float32), count = size(theta, 2); their shapes must be (n_params, count),
+(T, n_obs, count), (n_shocks, H+1, n_obs, count), (T, n_shocks, count), else
+DimensionMismatch (a permuted buffer of the right length would get transposed data).
+"""
+function read_samples!(r::Reader, start::Integer, theta::Array{E,2}, traj::Array{E,3}, irfs::Array{E,4},
+                       shocks::Array{E,3}) where {E<:Union{Float32,Float64}}
+    s = r.shape
+    count = size(theta, 2)
+    check_size("theta", theta, (s.n_params, count), "(n_params, count)")
+    check_size("traj", traj, (s.T, s.n_obs, count), "(T, n_obs, count)")
+    check_size("irfs", irfs, (s.n_shocks, s.H + 1, s.n_obs, count), "(n_shocks, H+1, n_obs, count)")
+    check_size("shocks", shocks, (s.T, s.n_shocks, count), "(T, n_shocks, count)")
+    st = with_handle(r, "Reader") do h
+        if E === Float64
+            ccall((:ume_reader_read_f64, libumedata()), Cint, (Ptr{Cvoid}, UInt64, UInt64, UInt32, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t), h, start, count, LAYOUT_F, theta, length(theta), traj, length(traj), irfs, length(irfs), shocks, length(shocks))
+        else
+            ccall((:ume_reader_read_f32, libumedata()), Cint, (Ptr{Cvoid}, UInt64, UInt64, UInt32, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t), h, start, count, LAYOUT_F, theta, length(theta), traj, length(traj), irfs, length(irfs), shocks, length(shocks))
+        end
+    end
+    check(st)
+    return theta, traj, irfs, shocks
+end
+
+"""
+    read_sample(r, i, E=Float64) -> (theta, traj, irfs, shocks)
+
+Sample `i` (0-based id), shaped as for write_sample!.
+"""
+function read_sample(r::Reader, i::Integer, ::Type{E} = Float64) where {E<:Union{Float32,Float64}}
+    theta, traj, irfs, shocks = read_samples(r, i, 1, E)
+    return vec(theta), dropdims(traj; dims = 3), dropdims(irfs; dims = 4), dropdims(shocks; dims = 3)
+end
+
+end # module UmeData
