@@ -142,29 +142,14 @@ pub fn encode_shard<'s>(
         let mut buf = std::mem::take(&mut scratch.inner);
         let present = gather(j, &mut buf);
         let start = pos;
-        if present {
-            pos = match layout.direct {
-                Some(direct) => encode_direct(direct, &buf, scratch, pos),
-                None => {
-                    let bytes = buf
-                        .as_slice()
-                        .into_array_bytes(layout.data_type)
-                        .map_err(|e| Error::internal(format!("inner chunk {j}: {e}")))?;
-                    let encoded = layout
-                        .codecs
-                        .encode(
-                            bytes,
-                            layout.shape,
-                            layout.data_type,
-                            layout.fill_value,
-                            &options,
-                        )
-                        .map_err(|e| Error::internal(format!("encoding inner chunk {j}: {e}")))?;
-                    scratch.put(pos, &encoded)
-                }
-            };
-        }
+        let encoded = if present {
+            encode_one(layout, &buf, scratch, pos, &options)
+                .map_err(|e| Error::internal(format!("encoding inner chunk {j}: {e}")))
+        } else {
+            Ok(pos)
+        };
         scratch.inner = buf;
+        pos = encoded?;
         let (offset, nbytes) = if present {
             (start as u64, (pos - start) as u64)
         } else {
@@ -178,6 +163,55 @@ pub fn encode_shard<'s>(
     pos = scratch.put(pos, &index);
     scratch.index = index;
     Ok(&scratch.out[..pos])
+}
+
+/// Encodes one whole chunk of an array that is not sharded into `scratch` and returns it:
+/// `fill(buf)` fills `buf` (the chunk, row-major, NaN where no sample is). The same encoder
+/// as one inner chunk of a shard, so every full chunk of every format has one path: the
+/// direct blosc-lz4 frames for umedata's default chain, zarrs' codec chain for the others
+/// (zstd, none, Zarr v2).
+pub fn encode_chunk<'s>(
+    layout: &InnerLayout<'_>,
+    scratch: &'s mut ShardScratch,
+    fill: impl FnOnce(&mut [f32]),
+) -> Result<&'s [u8]> {
+    let len = layout.shape.iter().map(|d| d.get()).product::<u64>() as usize;
+    let mut buf = std::mem::take(&mut scratch.inner);
+    buf.clear();
+    buf.resize(len, f32::NAN);
+    fill(&mut buf);
+    let end = encode_one(layout, &buf, scratch, 0, &codec_options());
+    scratch.inner = buf;
+    let end = end.map_err(|e| Error::internal(format!("encoding a chunk: {e}")))?;
+    Ok(&scratch.out[..end])
+}
+
+/// Encodes `values` (one inner chunk, or one whole plain chunk) with `layout`'s codecs at
+/// `pos` of the scratch buffer; returns the end.
+fn encode_one(
+    layout: &InnerLayout<'_>,
+    values: &[f32],
+    scratch: &mut ShardScratch,
+    pos: usize,
+    options: &zarrs::array::CodecOptions,
+) -> std::result::Result<usize, String> {
+    if let Some(direct) = layout.direct {
+        return Ok(encode_direct(direct, values, scratch, pos));
+    }
+    let bytes = values
+        .into_array_bytes(layout.data_type)
+        .map_err(|e| e.to_string())?;
+    let encoded = layout
+        .codecs
+        .encode(
+            bytes,
+            layout.shape,
+            layout.data_type,
+            layout.fill_value,
+            options,
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(scratch.put(pos, &encoded))
 }
 
 /// Writes the encoded inner chunk `values` at `pos` of the shard buffer; returns its end.
@@ -223,6 +257,60 @@ mod tests {
             ..StorageOptions::default()
         };
         World::create(&dir, &desc, &opts, false).unwrap()
+    }
+
+    /// A plain (unsharded) chunk encoded by `encode_chunk`, the writer's one path, is byte
+    /// for byte the chunk zarrs stores from the same values, for every codec and both Zarr
+    /// formats; the default blosc-lz4 v3 chain takes the direct encoder.
+    #[test]
+    fn plain_chunk_equals_zarrs_chunk_for_every_codec_and_format() {
+        use crate::storage::codec::Codec;
+        let cases = [
+            (Codec::BloscLz4, 3u8, true),
+            (Codec::BloscLz4, 2, false),
+            (Codec::BloscZstd, 3, false),
+            (Codec::Zstd, 3, false),
+            (Codec::None, 3, false),
+            (Codec::Zstd, 2, false),
+        ];
+        for (k, (codec, format, direct)) in cases.into_iter().enumerate() {
+            let dir = std::env::temp_dir().join(format!("ume-plain-{k}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let desc = WorldDesc::new("w", 40, 5, 2, 3, 2, 2);
+            let opts = StorageOptions {
+                codec,
+                chunk_samples: Some(16),
+                inner_chunk_samples: Some(16),
+                zarr_format: format,
+                ..StorageOptions::default()
+            };
+            let w = World::create(&dir, &desc, &opts, false).unwrap();
+            let a = 1;
+            let array = &w.arrays[a];
+            assert!(w.shard_layout(a).is_none());
+            let layout = w.chunk_layout(a).expect("plain chunks have chunk codecs");
+            assert_eq!(layout.direct.is_some(), direct, "{codec:?} v{format}");
+            let values: Vec<f32> = (0..16 * 10)
+                .map(|i| {
+                    if i % 37 == 0 {
+                        f32::NAN
+                    } else {
+                        (i as f32).cos()
+                    }
+                })
+                .collect();
+            array
+                .store_chunk_opt(&[1, 0, 0], values.as_slice(), &codec_options())
+                .unwrap();
+            let path = w.root.join(array.chunk_key(&[1, 0, 0]).as_str());
+            let by_zarrs = std::fs::read(&path).unwrap();
+            let mut scratch = super::ShardScratch::default();
+            let ours =
+                super::encode_chunk(&layout, &mut scratch, |out| out.copy_from_slice(&values))
+                    .unwrap();
+            assert_eq!(ours, by_zarrs.as_slice(), "{codec:?} v{format}");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
     }
 
     /// A shard built here is byte for byte the one zarrs builds from the same chunk, and

@@ -209,7 +209,6 @@ impl Shared {
             return Err(e);
         }
         let world = &self.world;
-        let opts = codec_options();
         let mut scratch = lock(&self.scratch).pop().unwrap_or_default();
         let result = ArrayKind::ALL.iter().enumerate().try_for_each(|(a, kind)| {
             let array = &world.arrays[a];
@@ -231,13 +230,25 @@ impl Shared {
                 })?;
                 return world.store.set_bytes(&array.chunk_key(&idx), shard);
             }
-            // Zarr chunks are regular: the last chunk is stored at full size, the samples
-            // past n_samples being NaN padding.
-            let mut data = vec![0f32; world.chunk_samples as usize * self.lens[a]];
-            self.gather(buf, a, 0, &mut data);
-            array
-                .store_chunk_opt(&idx, data.as_slice(), &opts)
-                .map_err(|e| from_array(&format!("storing chunk {c} of {}", kind.name()), e))
+            // A plain chunk: the same encoder as one inner chunk. Zarr chunks are regular:
+            // the last chunk is stored at full size, the samples past n_samples being NaN
+            // padding.
+            let layout = world.chunk_layout(a).ok_or_else(|| {
+                Error::internal(format!(
+                    "array {} has neither shards nor chunk codecs",
+                    kind.name()
+                ))
+            })?;
+            let chunk = crate::storage::shard::encode_chunk(&layout, &mut scratch, |out| {
+                self.gather(buf, a, 0, out);
+            })
+            .map_err(|e| {
+                Error::new(
+                    e.kind(),
+                    format!("storing chunk {c} of {}: {}", kind.name(), e.message()),
+                )
+            })?;
+            world.store.set_bytes(&array.chunk_key(&idx), chunk)
         });
         lock(&self.scratch).push(scratch);
         result

@@ -11,7 +11,7 @@ use zarrs::array::{data_type, Array, ArrayBuilder};
 use zarrs::group::GroupBuilder;
 use zarrs::storage::{ReadableStorageTraits, StoreKey, StorePrefix, WritableStorageTraits};
 
-use super::layout::{array_layouts, inner_layouts, mask_chunk_samples};
+use super::layout::{array_layouts, inner_layouts, mask_chunk_samples, plain_layouts};
 use super::{
     default_inner_chunk_samples, init_zarrs_config, DataArray, StorageOptions, World,
     FORMAT_VERSION,
@@ -150,6 +150,7 @@ impl World {
             consolidate_v2(&store)?;
         }
         let inner = inner_layouts(&arrays)?;
+        let plain = plain_layouts(&arrays, &inner)?;
         let layouts = array_layouts(&arrays, &inner)?;
         let mask_chunk = mask_chunk_samples(&written)?;
         let world = World {
@@ -157,6 +158,7 @@ impl World {
             desc: desc.clone(),
             chunk_samples,
             inner,
+            plain,
             layouts,
             mask_chunk,
             codec: opts.codec.name().to_string(),

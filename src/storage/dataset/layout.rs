@@ -124,6 +124,19 @@ impl World {
             .map(|i| i.shape.iter().map(|d| d.get()).collect())
     }
 
+    /// How to encode a whole chunk of data array `a` when it is not sharded: its codecs,
+    /// for [`crate::storage::shard::encode_chunk`]; `None` for a sharded array.
+    pub(crate) fn chunk_layout(&self, a: usize) -> Option<InnerLayout<'_>> {
+        let plain = self.plain[a].as_ref()?;
+        Some(InnerLayout {
+            codecs: &plain.codecs,
+            direct: plain.direct.as_ref(),
+            shape: &plain.shape,
+            data_type: self.arrays[a].data_type(),
+            fill_value: self.arrays[a].fill_value(),
+        })
+    }
+
     /// How to build shards of data array `a` by hand ([`crate::storage::shard`]); `None` when it
     /// is not sharded or its shard index is not the `[bytes(little), crc32c]` at the end
     /// that [`crate::storage::shard::encode_shard`] writes (a world made by another tool).
@@ -343,6 +356,34 @@ pub(super) fn mask_chunk_samples(written: &DataArray) -> Result<u64> {
         .chunk_shape(&[0])
         .map(|c| c[0].get())
         .map_err(|e| from_array(&format!("chunk shape of '{name}'"), e))
+}
+
+/// The chunk codecs of each data array that is not sharded (`None` for a sharded one):
+/// its whole codec chain (Zarr v3 or v2), and the direct encoder when the chain is
+/// umedata's default blosc-lz4 one.
+pub(super) fn plain_layouts(
+    arrays: &[DataArray; 4],
+    inner: &[Option<Inner>; 4],
+) -> Result<[Option<Inner>; 4]> {
+    let layout = |a: usize| -> Result<Option<Inner>> {
+        let array = &arrays[a];
+        if inner[a].is_some() {
+            return Ok(None);
+        }
+        let meta = serde_json::to_value(array.metadata())
+            .map_err(|e| Error::internal(format!("metadata of {}: {e}", array.path())))?;
+        let shape = array
+            .chunk_shape(&vec![0; array.shape().len()])
+            .map_err(|e| from_array(&format!("chunk shape of {}", array.path()), e))?;
+        Ok(Some(Inner {
+            codecs: array.codecs(),
+            // Zarr v2 metadata has no `codecs`: its chains go through zarrs.
+            direct: DirectCodecs::from_metadata(&meta["codecs"]),
+            shape: shape.to_vec(),
+            standard_index: true,
+        }))
+    };
+    Ok([layout(0)?, layout(1)?, layout(2)?, layout(3)?])
 }
 
 /// The inner chunks of a sharded data array.

@@ -94,6 +94,9 @@ pub struct World {
     /// Per data array, its inner chunks (sharded arrays only): to decode and verify one
     /// inner chunk on its own, and to build shards without zarrs' extra copies.
     inner: [Option<Inner>; 4],
+    /// Per data array that is not sharded, its chunk codecs: a plain chunk is encoded by
+    /// the same encoder as one inner chunk of a shard ([`crate::storage::shard`]).
+    plain: [Option<Inner>; 4],
     /// Per data array, how its own metadata says it is stored (chunking, data type).
     layouts: [ArrayLayout; 4],
     /// Samples per chunk of the `written` mask, from its own metadata.

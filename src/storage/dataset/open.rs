@@ -9,7 +9,7 @@ use zarrs::array::Array;
 use zarrs::group::Group;
 use zarrs::storage::{ReadableStorageTraits, StoreKey};
 
-use super::layout::{array_layouts, inner_layouts, mask_chunk_samples};
+use super::layout::{array_layouts, inner_layouts, mask_chunk_samples, plain_layouts};
 use super::{init_zarrs_config, DataArray, World};
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::store::AtomicFsStore;
@@ -100,6 +100,7 @@ impl World {
         ];
         let written = open(WRITTEN, vec![])?;
         let inner = inner_layouts(&arrays)?;
+        let plain = plain_layouts(&arrays, &inner)?;
         let layouts = array_layouts(&arrays, &inner)?;
         let mask_chunk = mask_chunk_samples(&written)?;
         Ok(World {
@@ -107,6 +108,7 @@ impl World {
             desc,
             chunk_samples,
             inner,
+            plain,
             layouts,
             mask_chunk,
             codec,
