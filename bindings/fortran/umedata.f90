@@ -47,7 +47,7 @@
 module umedata
   use, intrinsic :: iso_c_binding, only: c_ptr, c_null_ptr, c_char, c_null_char, c_int, &
       c_int8_t, c_int32_t, c_int64_t, c_size_t, c_double, c_float, c_loc, c_f_pointer, &
-      c_associated
+      c_associated, c_funptr
   use, intrinsic :: iso_fortran_env, only: error_unit, int8, int16, int32, int64
   implicit none
   private
@@ -352,6 +352,132 @@ module umedata
       import :: c_ptr
       type(c_ptr), value :: r
     end subroutine c_reader_free
+  end interface
+
+
+  ! ---- the generation engine (issue 13): the C functions as they are --------------------------
+  ! Strings are NUL-terminated (pass 'ar1'//c_null_char); status codes as above; the handles
+  ! (sim, config, rng) are type(c_ptr). The simulate callback is a bind(C) function passed
+  ! with c_funloc, of the C type ume_simulate_fn (include/umedata.h):
+  !   integer(c_int32_t) function simulate(user, sample, theta, rng, traj, irfs, shocks) bind(C)
+  !     type(c_ptr), value :: user, rng;  integer(c_int64_t), value :: sample
+  !     real(c_double), intent(in) :: theta(n_params)
+  !     real(c_double), intent(inout) :: traj(n_obs, T), irfs(n_obs, 0:H, n_shocks), shocks(n_shocks, T)
+  ! (the buffers are row-major in C, so the fastest index comes first here); it returns 0 to
+  ! accept, a reason code > 0 to reject the draw (redrawn), < 0 to abort. It is called from
+  ! the engine's threads at once: compile it with -frecursive (or -fopenmp) and keep no
+  ! shared state. Ownership, thread safety and errors: as documented in include/umedata.h.
+  public :: ume_sim_new, ume_sim_free, ume_sim_add_param, ume_sim_add_shock, ume_sim_add_obs
+  public :: ume_sim_set_reject_reason, ume_gen_config_new, ume_gen_config_free
+  public :: ume_gen_config_set_seed, ume_gen_config_set_samples, ume_gen_config_set_threads
+  public :: ume_gen_config_set_resume, ume_generate, ume_rng_uniform, ume_rng_normal
+  public :: ume_rng_fill_normal
+  interface
+    function ume_sim_new(name, version, t, h, out) bind(C, name='ume_sim_new') result(st)
+      import :: c_ptr, c_char, c_int32_t, c_int
+      character(kind=c_char), intent(in) :: name(*), version(*)
+      integer(c_int32_t), value :: t, h
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: st
+    end function ume_sim_new
+    subroutine ume_sim_free(sim) bind(C, name='ume_sim_free')
+      import :: c_ptr
+      type(c_ptr), value :: sim
+    end subroutine ume_sim_free
+    function ume_sim_add_param(sim, name, lo, hi, default_value, unit) &
+        bind(C, name='ume_sim_add_param') result(st)
+      import :: c_ptr, c_char, c_double, c_int
+      type(c_ptr), value :: sim
+      character(kind=c_char), intent(in) :: name(*), unit(*)
+      real(c_double), value :: lo, hi, default_value
+      integer(c_int) :: st
+    end function ume_sim_add_param
+    function ume_sim_add_shock(sim, name, sigma) bind(C, name='ume_sim_add_shock') result(st)
+      import :: c_ptr, c_char, c_double, c_int
+      type(c_ptr), value :: sim
+      character(kind=c_char), intent(in) :: name(*)
+      real(c_double), value :: sigma
+      integer(c_int) :: st
+    end function ume_sim_add_shock
+    function ume_sim_add_obs(sim, name) bind(C, name='ume_sim_add_obs') result(st)
+      import :: c_ptr, c_char, c_int
+      type(c_ptr), value :: sim
+      character(kind=c_char), intent(in) :: name(*)
+      integer(c_int) :: st
+    end function ume_sim_add_obs
+    function ume_sim_set_reject_reason(sim, code, name) &
+        bind(C, name='ume_sim_set_reject_reason') result(st)
+      import :: c_ptr, c_char, c_int32_t, c_int
+      type(c_ptr), value :: sim
+      integer(c_int32_t), value :: code
+      character(kind=c_char), intent(in) :: name(*)
+      integer(c_int) :: st
+    end function ume_sim_set_reject_reason
+    function ume_gen_config_new(out) bind(C, name='ume_gen_config_new') result(st)
+      import :: c_ptr, c_int
+      type(c_ptr), intent(out) :: out
+      integer(c_int) :: st
+    end function ume_gen_config_new
+    subroutine ume_gen_config_free(config) bind(C, name='ume_gen_config_free')
+      import :: c_ptr
+      type(c_ptr), value :: config
+    end subroutine ume_gen_config_free
+    function ume_gen_config_set_seed(config, seed) bind(C, name='ume_gen_config_set_seed') &
+        result(st)
+      import :: c_ptr, c_int64_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int64_t), value :: seed
+      integer(c_int) :: st
+    end function ume_gen_config_set_seed
+    function ume_gen_config_set_samples(config, n) bind(C, name='ume_gen_config_set_samples') &
+        result(st)
+      import :: c_ptr, c_int64_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int64_t), value :: n
+      integer(c_int) :: st
+    end function ume_gen_config_set_samples
+    function ume_gen_config_set_threads(config, k) bind(C, name='ume_gen_config_set_threads') &
+        result(st)
+      import :: c_ptr, c_int32_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int32_t), value :: k
+      integer(c_int) :: st
+    end function ume_gen_config_set_threads
+    function ume_gen_config_set_resume(config, on) bind(C, name='ume_gen_config_set_resume') &
+        result(st)
+      import :: c_ptr, c_int32_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int32_t), value :: on
+      integer(c_int) :: st
+    end function ume_gen_config_set_resume
+    !> progress and summary_out may be c_null_funptr / c_null_ptr.
+    function ume_generate(path, sim, config, simulate, user, progress, progress_user, &
+                          summary_out) bind(C, name='ume_generate') result(st)
+      import :: c_ptr, c_char, c_funptr, c_int
+      character(kind=c_char), intent(in) :: path(*)
+      type(c_ptr), value :: sim, config, user, progress_user, summary_out
+      type(c_funptr), value :: simulate, progress
+      integer(c_int) :: st
+    end function ume_generate
+    function ume_rng_uniform(rng, out) bind(C, name='ume_rng_uniform') result(st)
+      import :: c_ptr, c_double, c_int
+      type(c_ptr), value :: rng
+      real(c_double), intent(out) :: out
+      integer(c_int) :: st
+    end function ume_rng_uniform
+    function ume_rng_normal(rng, out) bind(C, name='ume_rng_normal') result(st)
+      import :: c_ptr, c_double, c_int
+      type(c_ptr), value :: rng
+      real(c_double), intent(out) :: out
+      integer(c_int) :: st
+    end function ume_rng_normal
+    function ume_rng_fill_normal(rng, buf, n) bind(C, name='ume_rng_fill_normal') result(st)
+      import :: c_ptr, c_double, c_size_t, c_int
+      type(c_ptr), value :: rng
+      real(c_double), intent(out) :: buf(*)
+      integer(c_size_t), value :: n
+      integer(c_int) :: st
+    end function ume_rng_fill_normal
   end interface
 
 contains
