@@ -33,6 +33,33 @@
  *  - Thread safety is that of the C handles: one Writer may be used by many threads at
  *    once (write_sample), a Reader likewise for reads; moving or destroying a handle while
  *    another thread uses it is not allowed.
+ *  - World name lists are checked before C sees them: empty (the defaults) or exactly
+ *    n_params / n_shocks / n_obs names (UME_ERR_LENGTH_MISMATCH), none with a NUL
+ *    (UME_ERR_INVALID_ARGUMENT).
+ *
+ * The rest of the C API, each handle a move-only RAII class that throws umedata::Error:
+ *  - Manifest (ume_manifest_*), Writer::finalize(Manifest &) (ume_writer_finalize_with_manifest);
+ *  - Rng (owns a ume_rng) and RngRef (a view: what the simulate callback gets),
+ *    sample_seed(), seed_derivation_name(), SeedDerivation;
+ *  - Splits (ume_splits_*), SplitCode; validate(path, ...) -> {passed, report_json};
+ *  - the generation engine: Simulator (ume_sim), GenConfig (ume_gen_config), GenSummary
+ *    (ume_gen_summary), generate(path, sim, config, simulate[, progress]) with any C++
+ *    callable (lambda, function object, std::function) called through a ume_simulate_fn /
+ *    ume_progress_fn trampoline; an exception thrown by a callback never crosses the C
+ *    boundary: the trampoline keeps it and aborts (simulate) or stops (progress) the run,
+ *    and generate() rethrows it once ume_generate returned. generate_prepare() and
+ *    generate_finish() for runs split into parts.
+ *
+ *   umedata::Simulator sim("ar1", "1.0.0", 200, 40);      // name = world id, version, T, H
+ *   sim.param("rho", 0.0, 0.95, 0.5).param("sigma", 0.1, 1.0, 0.5).shock("eps", 1.0).obs("y");
+ *   umedata::GenSummary s = umedata::generate("runs/ar1.zarr", sim,
+ *       umedata::GenConfig().seed(7).samples(10000).threads(8),
+ *       [](std::uint64_t i, const double *theta, umedata::RngRef rng, double *traj,
+ *          double *irfs, double *shocks) -> int {        // called from 8 threads at once
+ *         rng.fill_normal(shocks, 200);                  // the sample's own ChaCha20 stream
+ *         ...                                            // fill traj, irfs (row-major)
+ *         return 0;                                      // > 0 rejects theta (redrawn)
+ *       });
  */
 #ifndef UMEDATA_HPP
 #define UMEDATA_HPP
