@@ -87,6 +87,44 @@ if(UMEDATA_BUILD_EXAMPLES)
     target_compile_features(cpp_demo_cxx17 PRIVATE cxx_std_17)
     set_target_properties(cpp_demo_cxx17 PROPERTIES CXX_STANDARD 17 CXX_EXTENSIONS OFF)
     umedata_demo_variant(cpp_demo_cxx17 cpp_demo_cxx17)
+
+    # The rest of the C API through umedata.hpp (Simulator + generate with C++ lambdas,
+    # GenConfig, GenSummary, Rng, Splits, Manifest, validate): as C++20, as C++17 and,
+    # where the compiler has them, under AddressSanitizer + UndefinedBehaviorSanitizer.
+    function(umedata_cpp_engine_demo name std)
+      add_executable(${name} examples_c/cpp_engine_demo.cpp)
+      target_link_libraries(${name} PRIVATE umedata::umedata)
+      target_compile_options(${name} PRIVATE ${UMEDATA_CXX_WARNINGS} ${ARGN})
+      target_link_options(${name} PRIVATE ${ARGN})
+      target_compile_features(${name} PRIVATE ${std})
+      set_target_properties(${name} PROPERTIES CXX_EXTENSIONS OFF)
+      # Exit status 0 only when every check passed (and, under ASan, no error or leak).
+      add_test(NAME ${name} COMMAND ${name} "${CMAKE_BINARY_DIR}/${name}_out")
+      set_tests_properties(${name} PROPERTIES TIMEOUT 300)
+    endfunction()
+    if("cxx_std_20" IN_LIST CMAKE_CXX_COMPILE_FEATURES)
+      umedata_cpp_engine_demo(cpp_engine_demo cxx_std_20)
+    else()
+      umedata_cpp_engine_demo(cpp_engine_demo cxx_std_17)
+    endif()
+    umedata_cpp_engine_demo(cpp_engine_demo_cxx17 cxx_std_17)
+    set_target_properties(cpp_engine_demo_cxx17 PROPERTIES CXX_STANDARD 17)
+
+    include(CheckCXXSourceCompiles)
+    set(UMEDATA_CXX_ASAN_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer
+      -fno-sanitize-recover=all)
+    set(CMAKE_REQUIRED_FLAGS "-fsanitize=address,undefined")
+    set(CMAKE_REQUIRED_LINK_OPTIONS "-fsanitize=address,undefined")
+    check_cxx_source_compiles("int main() { return 0; }" UMEDATA_CXX_HAS_ASAN)
+    unset(CMAKE_REQUIRED_FLAGS)
+    unset(CMAKE_REQUIRED_LINK_OPTIONS)
+    if(UMEDATA_CXX_HAS_ASAN)
+      umedata_cpp_engine_demo(cpp_engine_demo_asan cxx_std_17 ${UMEDATA_CXX_ASAN_FLAGS})
+      set_tests_properties(cpp_engine_demo_asan PROPERTIES
+        ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1;UBSAN_OPTIONS=print_stacktrace=1")
+    else()
+      message(STATUS "umedata: no -fsanitize=address for C++, cpp_engine_demo_asan is not built")
+    endif()
   endif()
 
   # ---- Fortran ----
