@@ -21,6 +21,8 @@ mod read;
 
 use layout::{ArrayLayout, Inner};
 pub use read::{Unit, UnitRead};
+#[cfg(test)]
+pub(crate) use read::SHARD_OPENS;
 
 /// Version of the on-disk format written by this library (root group attribute).
 pub const FORMAT_VERSION: &str = "0.1";
