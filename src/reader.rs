@@ -261,7 +261,7 @@ impl Reader {
         // shard: a job reads the units of one shard through one open of the file and one
         // read of its index. A shard's units are split over several jobs when there are
         // fewer jobs than threads.
-        let mut groups: Vec<(usize, Vec<(u64, Vec<(usize, usize)>)>)> = Vec::new();
+        let mut groups: Vec<UnitJob> = Vec::new();
         let mut total_units = 0usize;
         for (a, buf) in out.iter().enumerate() {
             if buf.is_none() {
@@ -734,13 +734,8 @@ mod tests {
             unreachable!()
         };
         let before = SHARD_OPENS.with(|n| n.get());
-        r.read_samples(
-            &ids,
-            Layout::C,
-            [Some(b0), Some(b1), Some(b2), Some(b3)],
-            1,
-        )
-        .unwrap();
+        r.read_samples(&ids, Layout::C, [Some(b0), Some(b1), Some(b2), Some(b3)], 1)
+            .unwrap();
         assert_eq!(SHARD_OPENS.with(|n| n.get()) - before, 8);
         for (j, &i) in ids.iter().enumerate() {
             for a in 0..4 {

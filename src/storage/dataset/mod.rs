@@ -20,9 +20,9 @@ mod open;
 mod read;
 
 use layout::{ArrayLayout, Inner};
-pub use read::{Unit, UnitRead};
 #[cfg(test)]
 pub(crate) use read::SHARD_OPENS;
+pub use read::{Unit, UnitRead};
 
 /// Version of the on-disk format written by this library (root group attribute).
 pub const FORMAT_VERSION: &str = "0.1";
