@@ -1145,6 +1145,36 @@ enum ume_status ume_reader_read_f32(const struct ume_reader *reader, uint64_t st
 enum ume_status ume_reader_read_f64(const struct ume_reader *reader, uint64_t start, uint64_t count, uint32_t layout, double *theta, size_t theta_len, double *trajectories, size_t trajectories_len, double *irfs, size_t irfs_len, double *shocks, size_t shocks_len);
 
 /**
+ * Reads the samples `ids[0..n_ids]` into float buffers. See `ume_reader_read_ids_f64`;
+ * an array stored as float64 or (u)int32 fails with UME_ERR_FORMAT as in
+ * `ume_reader_read_f32`.
+ */
+enum ume_status ume_reader_read_ids_f32(const struct ume_reader *reader, const uint64_t *ids, size_t n_ids, uint32_t layout, float *theta, size_t theta_len, float *trajectories, size_t trajectories_len, float *irfs, size_t irfs_len, float *shocks, size_t shocks_len, uint32_t n_threads);
+
+/**
+ * Reads the samples `ids[0..n_ids]` (any order, repeats allowed: a shuffled mini-batch)
+ * into double buffers: block `j` of each buffer receives sample `ids[j]`, in `layout`.
+ *
+ * Each buffer holds `n_ids` per-sample blocks back to back, as in `ume_reader_read_f64`
+ * with `count = n_ids`; `*_len` is the element count. A buffer may be NULL with length 0
+ * to skip that array. The ids are grouped by inner chunk (chunk of an unsharded world)
+ * so each is read, checksum-verified and decoded once, the chunks of one shard file
+ * through one open and one index read, on up to `n_threads` threads of the library
+ * (0 = one per core, 1 = the calling thread only). The caller keeps ownership of `ids`
+ * and the buffers; nothing is retained after the call.
+ *
+ * Errors, all checked before anything is copied: UME_ERR_NULL_ARGUMENT (`reader`, `ids`,
+ * or a buffer NULL with a nonzero length), UME_ERR_INVALID_ARGUMENT (`n_ids` is 0, or
+ * an unknown layout), UME_ERR_OUT_OF_RANGE (an id >= n_samples; the message names it
+ * and its position), UME_ERR_LENGTH_MISMATCH (a buffer length other than `n_ids` times
+ * the per-sample length), UME_ERR_NOT_WRITTEN (an id never stored); and, while
+ * decoding, UME_ERR_FORMAT as in `ume_reader_read_f64` (a corrupt or missing chunk: the
+ * buffers may then be partly filled and must not be used).
+ * Thread-safe: many threads may read through one reader at once.
+ */
+enum ume_status ume_reader_read_ids_f64(const struct ume_reader *reader, const uint64_t *ids, size_t n_ids, uint32_t layout, double *theta, size_t theta_len, double *trajectories, size_t trajectories_len, double *irfs, size_t irfs_len, double *shocks, size_t shocks_len, uint32_t n_threads);
+
+/**
  * Releases a reader. NULL is a no-op; a second free of the same handle is detected and
  * ignored (the thread's error message says so).
  */

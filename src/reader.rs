@@ -253,13 +253,22 @@ impl Reader {
                 ));
             }
         }
-        // Every (array, unit) to decode, with the output positions it feeds.
-        let mut jobs: Vec<UnitJob> = Vec::new();
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
+            t => t,
+        };
+        // Every unit to decode, with the output positions it feeds, grouped by array and
+        // shard: a job reads the units of one shard through one open of the file and one
+        // read of its index. A shard's units are split over several jobs when there are
+        // fewer jobs than threads.
+        let mut groups: Vec<UnitJob> = Vec::new();
+        let mut total_units = 0usize;
         for (a, buf) in out.iter().enumerate() {
             if buf.is_none() {
                 continue;
             }
             let us = self.world.read_unit_samples(a);
+            let per_shard = self.world.units_per_shard(a);
             let mut units: std::collections::BTreeMap<u64, Vec<(usize, usize)>> =
                 Default::default();
             for (pos, &i) in ids.iter().enumerate() {
@@ -268,41 +277,66 @@ impl Reader {
                     .or_default()
                     .push((pos, (i % us) as usize));
             }
-            jobs.extend(units.into_iter().map(|(u, w)| (a, u, w)));
+            total_units += units.len();
+            let mut shard: Option<u64> = None;
+            for (u, w) in units {
+                if shard != Some(u / per_shard) {
+                    shard = Some(u / per_shard);
+                    groups.push((a, Vec::new()));
+                }
+                if let Some(g) = groups.last_mut() {
+                    g.1.push((u, w));
+                }
+            }
         }
+        let max_units = total_units.div_ceil(threads).max(1);
+        let jobs: Vec<UnitJob> = groups
+            .into_iter()
+            .flat_map(|(a, units)| {
+                let mut units = units.into_iter().peekable();
+                std::iter::from_fn(move || {
+                    units.peek()?;
+                    Some((a, units.by_ref().take(max_units).collect::<Vec<_>>()))
+                })
+            })
+            .collect();
         let dims: Vec<Vec<usize>> = ArrayKind::ALL
             .iter()
             .map(|k| desc.sample_dims(*k))
             .collect();
         let pers: Vec<usize> = ArrayKind::ALL.iter().map(|k| desc.sample_len(*k)).collect();
-        let decode = |job: &UnitJob| -> Result<Unit> {
-            let (a, u, wants) = job;
-            match self.world.read_unit(*a, *u)? {
-                UnitRead::Data(d) => Ok(d),
-                UnitRead::Missing(what) => {
-                    let us = self.world.read_unit_samples(*a);
-                    let first = wants.iter().map(|w| w.1).min().unwrap_or(0) as u64;
-                    let last = wants.iter().map(|w| w.1).max().unwrap_or(0) as u64;
-                    Err(missing_unit_error(
-                        desc,
-                        *a,
-                        &what,
-                        u * us + first,
-                        u * us + last + 1,
-                    ))
-                }
-            }
+        let decode = |job: &UnitJob| -> Result<Vec<Unit>> {
+            let (a, units) = job;
+            let us = self.world.read_unit_samples(*a);
+            let ns: Vec<u64> = units.iter().map(|(u, _)| *u).collect();
+            let reads = self.world.read_units(*a, &ns)?;
+            reads
+                .into_iter()
+                .zip(units)
+                .map(|(read, (u, wants))| match read {
+                    UnitRead::Data(d) => Ok(d),
+                    UnitRead::Missing(what) => {
+                        let first = wants.iter().map(|w| w.1).min().unwrap_or(0) as u64;
+                        let last = wants.iter().map(|w| w.1).max().unwrap_or(0) as u64;
+                        Err(missing_unit_error(
+                            desc,
+                            *a,
+                            &what,
+                            u * us + first,
+                            u * us + last + 1,
+                        ))
+                    }
+                })
+                .collect()
         };
-        let threads = match threads {
-            0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
-            t => t,
-        }
-        .min(jobs.len());
+        let threads = threads.min(jobs.len());
         if threads <= 1 {
             for job in &jobs {
                 let data = decode(job)?;
                 if let Some(buf) = out[job.0].as_deref_mut() {
-                    scatter_unit(buf, &data, &job.2, pers[job.0], &dims[job.0], layout);
+                    for (d, (_, wants)) in data.iter().zip(&job.1) {
+                        scatter_unit(buf, d, wants, pers[job.0], &dims[job.0], layout);
+                    }
                 }
             }
             return Ok(());
@@ -311,7 +345,7 @@ impl Reader {
         // the samples meanwhile. The first error stops the workers.
         let next = std::sync::atomic::AtomicUsize::new(0);
         let stop = std::sync::atomic::AtomicBool::new(false);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<Unit>)>(threads * 2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<Vec<Unit>>)>(threads * 2);
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 let tx = tx.clone();
@@ -332,9 +366,11 @@ impl Reader {
             for (j, data) in rx {
                 match data {
                     Ok(data) if first_err.is_none() => {
-                        let (a, _, wants) = &jobs[j];
+                        let (a, units) = &jobs[j];
                         if let Some(buf) = out[*a].as_deref_mut() {
-                            scatter_unit(buf, &data, wants, pers[*a], &dims[*a], layout);
+                            for (d, (_, wants)) in data.iter().zip(units) {
+                                scatter_unit(buf, d, wants, pers[*a], &dims[*a], layout);
+                            }
                         }
                     }
                     Ok(_) => {}
@@ -349,9 +385,9 @@ impl Reader {
     }
 }
 
-/// One read unit to decode: (array, unit, the (output position, sample within the unit)
-/// pairs it feeds).
-type UnitJob = (usize, u64, Vec<(usize, usize)>);
+/// Read units of one shard to decode: (array, [(unit, the (output position, sample
+/// within the unit) pairs it feeds)]).
+type UnitJob = (usize, Vec<(u64, Vec<(usize, usize)>)>);
 
 /// The error for a unit (chunk or inner chunk) of array `a` absent from disk while the
 /// written mask claims samples `first..last` of it.
@@ -677,6 +713,141 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::Format, "{}", e.message());
             assert!(e.message().contains("w/trajectories"), "{}", e.message());
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    /// Issue 16: a batch reads the inner chunks of one shard through one open of the
+    /// shard file (one index read); on the base every inner chunk opened its shard again
+    /// (here 4 arrays x 7 inner chunks = 28 opens instead of 4 x 2 shards = 8).
+    #[test]
+    fn read_samples_opens_each_shard_once() {
+        use crate::storage::dataset::SHARD_OPENS;
+        let dir = written_world("bopen", 40, 8, Some(2), 40);
+        let r = Reader::open(&dir, "w").unwrap();
+        // shard 0: inner chunks 0, 1, 3; shard 3: inner chunks 12..16 (samples 24..32)
+        let ids = [25u64, 0, 7, 3, 30, 24, 27, 29, 31, 2, 6];
+        let lens: Vec<usize> = ArrayKind::ALL
+            .iter()
+            .map(|k| r.desc().sample_len(*k))
+            .collect();
+        let mut bufs: Vec<Vec<f64>> = lens.iter().map(|l| vec![0.0; l * ids.len()]).collect();
+        let [b0, b1, b2, b3] = &mut bufs[..] else {
+            unreachable!()
+        };
+        let before = SHARD_OPENS.with(|n| n.get());
+        r.read_samples(&ids, Layout::C, [Some(b0), Some(b1), Some(b2), Some(b3)], 1)
+            .unwrap();
+        assert_eq!(SHARD_OPENS.with(|n| n.get()) - before, 8);
+        for (j, &i) in ids.iter().enumerate() {
+            for a in 0..4 {
+                let want: Vec<f64> = (0..lens[a]).map(|k| value(a, i, k)).collect();
+                assert_eq!(&bufs[a][j * lens[a]..(j + 1) * lens[a]], &want[..]);
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `World::read_units` returns for every unit, in any order and across shards,
+    /// exactly what `read_unit` returns; a batch inside one shard split over threads
+    /// equals per-sample reads too.
+    #[test]
+    fn read_units_equals_read_unit() {
+        for (name, inner) in [("uplain", None), ("ushard", Some(2)), ("ushard4", Some(4))] {
+            // 37 samples of 8 per shard: the last shard is partly past the end, and
+            // samples 33..37 are not written (their inner chunk 16 half, 17 absent).
+            let dir = written_world(name, 37, 8, inner, 33);
+            let r = Reader::open(&dir, "w").unwrap();
+            let w = r.world();
+            for a in 0..4 {
+                let us = w.read_unit_samples(a);
+                let n_units = 37u64.div_ceil(us);
+                let units: Vec<u64> = (0..n_units).rev().chain(0..n_units).collect();
+                let got = w.read_units(a, &units).unwrap();
+                assert_eq!(got.len(), units.len());
+                for (g, &u) in got.iter().zip(&units) {
+                    match (g, w.read_unit(a, u).unwrap()) {
+                        (UnitRead::Data(Unit::F32(x)), UnitRead::Data(Unit::F32(y))) => {
+                            let (x, y): (Vec<u32>, Vec<u32>) = (
+                                x.iter().map(|v| v.to_bits()).collect(),
+                                y.iter().map(|v| v.to_bits()).collect(),
+                            );
+                            assert_eq!(x, y, "{name} array {a} unit {u}");
+                        }
+                        (UnitRead::Missing(x), UnitRead::Missing(y)) => assert_eq!(x, &y),
+                        _ => panic!("{name} array {a} unit {u}: read_units and read_unit differ"),
+                    }
+                }
+            }
+            // a batch within one shard, split over several threads
+            let ids = [7u64, 1, 0, 6, 3, 2, 5, 4, 1];
+            let per = r.desc().sample_len(ArrayKind::Irfs);
+            for threads in [1, 2, 4] {
+                let mut b = vec![0f64; per * ids.len()];
+                r.read_samples(&ids, Layout::F, [None, None, Some(&mut b), None], threads)
+                    .unwrap();
+                for (j, &i) in ids.iter().enumerate() {
+                    let mut wf = vec![0f64; per];
+                    r.read_range(i, 1, Layout::F, [None, None, Some(&mut wf), None])
+                        .unwrap();
+                    assert_eq!(&b[j * per..(j + 1) * per], &wf[..], "{name} t{threads}");
+                }
+            }
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    /// Grouping by shard keeps every checksum verified: a flipped byte inside one inner
+    /// chunk of a shard, or in the shard index, is a format error of the batch (never
+    /// wrong values), and an inner chunk absent from the index while the mask claims it
+    /// is one too.
+    #[test]
+    fn read_samples_by_shard_verifies_every_checksum() {
+        let shard = "w/trajectories/c.0.0.0";
+        let per = |r: &Reader| r.desc().sample_len(ArrayKind::Trajectories);
+        let ids = [0u64, 5, 2, 7, 4];
+        // the index of shard 0 (4 inner chunks of 2): its entry for inner chunk 2
+        let entry = |bytes: &[u8], j: usize| {
+            let at = bytes.len() - (4 * 16 + 4) + j * 16;
+            let le = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap());
+            (le(at), le(at + 8))
+        };
+        for what in ["inner chunk", "index"] {
+            let dir = written_world("bcrc", 16, 8, Some(2), 16);
+            let path = dir.join(shard);
+            let mut bytes = std::fs::read(&path).unwrap();
+            let at = if what == "index" {
+                bytes.len() - 10
+            } else {
+                let (off, len) = entry(&bytes, 2);
+                (off + len / 2) as usize
+            };
+            bytes[at] ^= 0x40;
+            std::fs::write(&path, &bytes).unwrap();
+            let r = Reader::open(&dir, "w").unwrap();
+            for threads in [1, 3] {
+                let mut b = vec![0f32; per(&r) * ids.len()];
+                let e = r
+                    .read_samples(&ids, Layout::C, [None, Some(&mut b), None, None], threads)
+                    .unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Format, "{what}: {}", e.message());
+                assert!(e.message().contains("w/trajectories"), "{}", e.message());
+            }
+            // other shards still read
+            let mut b = vec![0f32; per(&r)];
+            r.read_samples(&[9], Layout::C, [None, Some(&mut b), None, None], 1)
+                .unwrap();
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        // inner chunk 3 (samples 6..8) never written, then claimed by the mask
+        let dir = written_world("babs", 16, 8, Some(2), 6);
+        let r = Reader::open(&dir, "w").unwrap();
+        r.world().written.store_chunk(&[0], vec![1u8; 8]).unwrap();
+        let mut b = vec![0f32; per(&r) * 3];
+        let e = r
+            .read_samples(&[1, 7, 3], Layout::C, [None, Some(&mut b), None, None], 1)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Format, "{}", e.message());
+        assert!(e.message().contains("inner chunk 3"), "{}", e.message());
+        assert!(e.message().contains("samples 7..8"), "{}", e.message());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

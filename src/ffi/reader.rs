@@ -5,7 +5,9 @@ use std::path::Path;
 
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
-use super::{register_handle, try_buffer_out, try_handle, try_out, try_str, unregister_handle};
+use super::{
+    register_handle, try_buffer, try_buffer_out, try_handle, try_out, try_str, unregister_handle,
+};
 use crate::convert::Float;
 use crate::error::Result;
 use crate::reader::Reader;
@@ -232,6 +234,131 @@ pub unsafe extern "C" fn ume_reader_read_f64(
             irfs_len,
             shocks,
             shocks_len,
+        )
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn read_ids<T: Float + Send>(
+    reader: *const ume_reader,
+    ids: *const u64,
+    n_ids: usize,
+    layout: u32,
+    theta: *mut T,
+    theta_len: usize,
+    traj: *mut T,
+    traj_len: usize,
+    irfs: *mut T,
+    irfs_len: usize,
+    shocks: *mut T,
+    shocks_len: usize,
+    n_threads: u32,
+) -> Result<()> {
+    // SAFETY: NULL-checked; a non-NULL handle comes from ume_reader_open.
+    let r = &unsafe { try_handle(reader, "reader") }?.inner;
+    let layout = super::flags::layout(layout)?;
+    // SAFETY: `ids` and each buffer are checked for NULL, alignment and size; the ids and
+    // the lengths against the world's shapes are checked by the reader before it writes.
+    let ids = unsafe { try_buffer(ids, n_ids, "ids") }?;
+    let out = unsafe {
+        [
+            try_buffer_out(theta, theta_len, "theta")?,
+            try_buffer_out(traj, traj_len, "trajectories")?,
+            try_buffer_out(irfs, irfs_len, "irfs")?,
+            try_buffer_out(shocks, shocks_len, "shocks")?,
+        ]
+    };
+    r.read_samples(ids, layout, out, n_threads as usize)
+}
+
+/// Reads the samples `ids[0..n_ids]` into float buffers. See `ume_reader_read_ids_f64`;
+/// an array stored as float64 or (u)int32 fails with UME_ERR_FORMAT as in
+/// `ume_reader_read_f32`.
+#[no_mangle]
+pub unsafe extern "C" fn ume_reader_read_ids_f32(
+    reader: *const ume_reader,
+    ids: *const u64,
+    n_ids: usize,
+    layout: u32,
+    theta: *mut f32,
+    theta_len: usize,
+    trajectories: *mut f32,
+    trajectories_len: usize,
+    irfs: *mut f32,
+    irfs_len: usize,
+    shocks: *mut f32,
+    shocks_len: usize,
+    n_threads: u32,
+) -> ume_status {
+    guard("ume_reader_read_ids_f32", || unsafe {
+        read_ids(
+            reader,
+            ids,
+            n_ids,
+            layout,
+            theta,
+            theta_len,
+            trajectories,
+            trajectories_len,
+            irfs,
+            irfs_len,
+            shocks,
+            shocks_len,
+            n_threads,
+        )
+    })
+}
+
+/// Reads the samples `ids[0..n_ids]` (any order, repeats allowed: a shuffled mini-batch)
+/// into double buffers: block `j` of each buffer receives sample `ids[j]`, in `layout`.
+///
+/// Each buffer holds `n_ids` per-sample blocks back to back, as in `ume_reader_read_f64`
+/// with `count = n_ids`; `*_len` is the element count. A buffer may be NULL with length 0
+/// to skip that array. The ids are grouped by inner chunk (chunk of an unsharded world)
+/// so each is read, checksum-verified and decoded once, the chunks of one shard file
+/// through one open and one index read, on up to `n_threads` threads of the library
+/// (0 = one per core, 1 = the calling thread only). The caller keeps ownership of `ids`
+/// and the buffers; nothing is retained after the call.
+///
+/// Errors, all checked before anything is copied: UME_ERR_NULL_ARGUMENT (`reader`, `ids`,
+/// or a buffer NULL with a nonzero length), UME_ERR_INVALID_ARGUMENT (`n_ids` is 0, or
+/// an unknown layout), UME_ERR_OUT_OF_RANGE (an id >= n_samples; the message names it
+/// and its position), UME_ERR_LENGTH_MISMATCH (a buffer length other than `n_ids` times
+/// the per-sample length), UME_ERR_NOT_WRITTEN (an id never stored); and, while
+/// decoding, UME_ERR_FORMAT as in `ume_reader_read_f64` (a corrupt or missing chunk: the
+/// buffers may then be partly filled and must not be used).
+/// Thread-safe: many threads may read through one reader at once.
+#[no_mangle]
+pub unsafe extern "C" fn ume_reader_read_ids_f64(
+    reader: *const ume_reader,
+    ids: *const u64,
+    n_ids: usize,
+    layout: u32,
+    theta: *mut f64,
+    theta_len: usize,
+    trajectories: *mut f64,
+    trajectories_len: usize,
+    irfs: *mut f64,
+    irfs_len: usize,
+    shocks: *mut f64,
+    shocks_len: usize,
+    n_threads: u32,
+) -> ume_status {
+    guard("ume_reader_read_ids_f64", || unsafe {
+        read_ids(
+            reader,
+            ids,
+            n_ids,
+            layout,
+            theta,
+            theta_len,
+            trajectories,
+            trajectories_len,
+            irfs,
+            irfs_len,
+            shocks,
+            shocks_len,
+            n_threads,
         )
     })
 }

@@ -20,6 +20,8 @@ mod open;
 mod read;
 
 use layout::{ArrayLayout, Inner};
+#[cfg(test)]
+pub(crate) use read::SHARD_OPENS;
 pub use read::{Unit, UnitRead};
 
 /// Version of the on-disk format written by this library (root group attribute).

@@ -98,22 +98,88 @@ impl World {
                 None => UnitRead::Missing(self.missing_chunk(array, &idx)),
             });
         }
-        let what = || {
-            format!(
-                "reading inner chunk {u} (samples {}..{}) of {}",
-                u * us,
-                ((u + 1) * us).min(self.desc.n_samples),
-                array.path()
-            )
-        };
-        let format_err = |m: String| Error::new(ErrorKind::Format, format!("{}: {m}", what()));
-        let key = array.chunk_key(&idx);
-        let path = self.root.join(key.as_str());
+        Ok(match self.open_shard(a, c, u)? {
+            Some(mut shard) => self.read_inner(a, &mut shard, u)?,
+            None => UnitRead::Missing(self.missing_chunk(array, &idx)),
+        })
+    }
+
+    /// Read units of data array `a` (see [`Self::read_unit`]), in the given order, each
+    /// result exactly what [`Self::read_unit`] returns for it. The inner chunks of a
+    /// sharded array are read shard by shard: consecutive units of one shard share one
+    /// open of the shard file and one read of its index (checksum verified), and each
+    /// inner chunk is still decoded whole with its own crc32c verified. Pass the units of
+    /// one shard together (see [`Self::units_per_shard`]) to open each shard once.
+    pub(crate) fn read_units(&self, a: usize, units: &[u64]) -> Result<Vec<UnitRead>> {
+        let per_shard = self.units_per_shard(a);
+        if per_shard == 1 {
+            return units.iter().map(|&u| self.read_unit(a, u)).collect();
+        }
+        let array = &self.arrays[a];
+        let mut out = Vec::with_capacity(units.len());
+        // the shard open now: (shard number, the shard, None if the file is absent)
+        let mut open: Option<(u64, Option<OpenShard>)> = None;
+        for &u in units {
+            let c = u / per_shard;
+            if open.as_ref().is_none_or(|(oc, _)| *oc != c) {
+                open = Some((c, self.open_shard(a, c, u)?));
+            }
+            let Some((_, shard)) = open.as_mut() else {
+                unreachable!("a shard was just opened")
+            };
+            out.push(match shard {
+                Some(shard) => self.read_inner(a, shard, u)?,
+                None => {
+                    let mut idx = vec![0u64; array.shape().len()];
+                    idx[0] = c;
+                    UnitRead::Missing(self.missing_chunk(array, &idx))
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Read units per shard file that [`Self::read_units`] reads through one open of the
+    /// shard: the inner chunks per shard of an array read by the inner-chunk path
+    /// (umedata's layout, standard shard index, NaN fill), else 1.
+    pub(crate) fn units_per_shard(&self, a: usize) -> u64 {
+        let layout = &self.layouts[a];
+        match self.inner[a].as_ref() {
+            Some(inner) if layout.native && inner.standard_index && layout.fill_nan => {
+                layout.chunk[0] / inner.shape[0].get()
+            }
+            _ => 1,
+        }
+    }
+
+    /// The message context for inner chunk `u` of data array `a`.
+    fn inner_what(&self, a: usize, u: u64) -> String {
+        let us = self.read_unit_samples(a);
+        format!(
+            "reading inner chunk {u} (samples {}..{}) of {}",
+            u * us,
+            ((u + 1) * us).min(self.desc.n_samples),
+            self.arrays[a].path()
+        )
+    }
+
+    /// Opens shard `c` of data array `a` (inner-chunk path only) and reads and verifies
+    /// its index; `None` when the shard file is absent. `u` is the inner chunk asked for,
+    /// named in the errors.
+    fn open_shard(&self, a: usize, c: u64, u: u64) -> Result<Option<OpenShard>> {
+        let array = &self.arrays[a];
+        let per_shard = self.units_per_shard(a);
+        let format_err =
+            |m: String| Error::new(ErrorKind::Format, format!("{}: {m}", self.inner_what(a, u)));
+        let mut idx = vec![0u64; array.shape().len()];
+        idx[0] = c;
+        let key = array.chunk_key(&idx).as_str().to_string();
+        let path = self.root.join(&key);
+        #[cfg(test)]
+        SHARD_OPENS.with(|n| n.set(n.get() + 1));
         let mut f = match std::fs::File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(UnitRead::Missing(self.missing_chunk(array, &idx)))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("cannot open", &path, &e)),
         };
         let io = |e: std::io::Error| Error::io("cannot read", &path, &e);
@@ -133,9 +199,31 @@ impl World {
                 &BytesRepresentation::FixedSize(index_len - 4),
                 &codec_options(),
             )
-            .map_err(|e| format_err(format!("shard index: {e}")))?;
+            .map_err(|e| format_err(format!("shard index: {e}")))?
+            .into_owned();
+        Ok(Some(OpenShard {
+            f,
+            path,
+            key,
+            size,
+            data_end: size - index_len,
+            index,
+        }))
+    }
+
+    /// Reads and decodes inner chunk `u` of data array `a` from its open shard.
+    fn read_inner(&self, a: usize, shard: &mut OpenShard, u: u64) -> Result<UnitRead> {
+        let array = &self.arrays[a];
+        let inner = self.inner[a]
+            .as_ref()
+            .ok_or_else(|| Error::internal("read_inner on an unsharded array"))?;
+        let us = inner.shape[0].get();
+        let j = (u % self.units_per_shard(a)) as usize;
+        let len = inner.shape.iter().map(|d| d.get()).product::<u64>() as usize;
+        let format_err =
+            |m: String| Error::new(ErrorKind::Format, format!("{}: {m}", self.inner_what(a, u)));
         let entry = |k: usize| {
-            let b = &index[j * 16 + k * 8..j * 16 + k * 8 + 8];
+            let b = &shard.index[j * 16 + k * 8..j * 16 + k * 8 + 8];
             u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
         };
         let (offset, nbytes) = (entry(0), entry(1));
@@ -144,20 +232,23 @@ impl World {
                 "inner chunk {j} (samples {}..{}) of shard '{}' is absent from the shard's index",
                 u * us,
                 ((u + 1) * us).min(self.desc.n_samples),
-                key.as_str()
+                shard.key
             )));
         }
         if offset
             .checked_add(nbytes)
-            .is_none_or(|end| end > size - index_len)
+            .is_none_or(|end| end > shard.data_end)
         {
             return Err(format_err(format!(
-                "index entry ({offset}, {nbytes}) points outside the shard's {size} bytes"
+                "index entry ({offset}, {nbytes}) points outside the shard's {} bytes",
+                shard.size
             )));
         }
+        let path = &shard.path;
+        let io = |e: std::io::Error| Error::io("cannot read", path, &e);
         let mut encoded = vec![0u8; nbytes as usize];
-        f.seek(SeekFrom::Start(offset)).map_err(io)?;
-        f.read_exact(&mut encoded).map_err(io)?;
+        shard.f.seek(SeekFrom::Start(offset)).map_err(io)?;
+        shard.f.read_exact(&mut encoded).map_err(io)?;
         let decoded = inner
             .codecs
             .decode(
@@ -359,6 +450,25 @@ pub enum UnitRead {
     /// A chunk (or inner chunk) of the unit is absent from a NaN-filled array: what is
     /// missing, for the message.
     Missing(String),
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Shard files opened by the inner-chunk path on this thread (tests count them).
+    pub(crate) static SHARD_OPENS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A shard file open for reading its inner chunks, its index read and verified.
+struct OpenShard {
+    f: std::fs::File,
+    path: std::path::PathBuf,
+    /// The shard's key (its path in the store).
+    key: String,
+    size: u64,
+    /// Where the index starts: inner chunks lie before it.
+    data_end: u64,
+    /// The index without its checksum: (offset, nbytes) little-endian per inner chunk.
+    index: Vec<u8>,
 }
 
 /// Chunk `idx` of `array` decoded whole as `T`; `None` when it is absent and
