@@ -1402,6 +1402,20 @@ enum ume_status ume_writer_finalize(struct ume_writer *writer, struct ume_summar
 void ume_writer_free(struct ume_writer *writer);
 
 /**
+ * Releases a writer WITHOUT storing the samples still buffered in its partial chunks:
+ * they stay missing (the `written` mask does not claim them) and a resume
+ * (`ume_writer_open`) writes them again. Chunks already complete and handed to the
+ * compression threads are stored and claimed as usual, so nothing on disk is left
+ * half-done. Meant for garbage-collected bindings (Julia, Python) whose finalizers must
+ * not compress a whole open chunk at an arbitrary moment; C programs call
+ * `ume_writer_finalize` then `ume_writer_free`. NULL is a no-op. The handle is freed: do
+ * not use it or free it afterwards (a second call is detected and reported like a double
+ * free). Must not run while another thread uses the handle. Errors from storing the
+ * chunks in flight are lost (the mask never claims what was not stored).
+ */
+void ume_writer_discard(struct ume_writer *writer);
+
+/**
  * Reopens world `world_id` of the dataset at `path` to write the samples it lacks
  * (resume after a crash or pre-emption). Chunking, codec and shapes are those stored;
  * from `opts` (NULL = defaults) only n_threads, max_open_chunks, allow_nonfinite,

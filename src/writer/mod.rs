@@ -482,6 +482,29 @@ impl Writer {
         result
     }
 
+    /// Stops the writer without storing the samples still buffered in partial chunks: they
+    /// stay missing in the `written` mask, and a resume writes them again. Chunks already
+    /// handed to the workers are completed and claimed as usual, so nothing on disk is
+    /// left half-done. For a garbage collector's finalizer, which must not compress a
+    /// whole open chunk at an arbitrary moment. A second call, or a call after
+    /// [`Self::finalize`], does nothing.
+    pub fn discard(&self) -> Result<()> {
+        let _gate = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        if self.finalized.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let open: Vec<u64> = lock(&self.shared.open).drain(..).collect();
+        for c in open {
+            let mut slot = lock(&self.shared.slots[c as usize]);
+            if matches!(*slot, buffer::Slot::Open(_)) {
+                *slot = buffer::Slot::Empty;
+            }
+        }
+        let closed = self.close();
+        lock(&self.claims).take();
+        closed
+    }
+
     /// Stores every partially filled chunk, waits for the workers and returns what is on
     /// disk. Afterwards the writer accepts no more samples. Calling it twice is an error.
     pub fn finalize(&self) -> Result<Summary> {
@@ -646,6 +669,42 @@ mod tests {
         o.storage.chunk_samples = Some(chunk);
         o.max_open_chunks = max_open;
         o
+    }
+
+    #[test]
+    fn discard_stores_no_partial_chunk_and_a_resume_completes() {
+        let p = tmp("discard");
+        let d = small(40);
+        let w = Writer::create(&p, &d, &opts(8, 0)).unwrap();
+        for i in 0..12 {
+            write(&w, i); // chunk 0 complete, chunk 1 half full
+        }
+        w.discard().unwrap();
+        w.discard().unwrap(); // a second call does nothing
+        drop(w);
+        let r = Reader::open(&p, "w").unwrap();
+        assert_eq!(
+            r.samples_written().unwrap(),
+            8,
+            "only the complete chunk is stored"
+        );
+        drop(r);
+        let w = Writer::open(&p, "w", &opts(8, 0)).unwrap();
+        assert_eq!(w.missing_count().unwrap(), 32);
+        for i in w.missing(0, 100).unwrap() {
+            write(&w, i);
+        }
+        w.finalize().unwrap();
+        drop(w);
+        let fresh = tmp("discard-fresh");
+        let w = Writer::create(&fresh, &d, &opts(8, 0)).unwrap();
+        for i in 0..40 {
+            write(&w, i);
+        }
+        w.finalize().unwrap();
+        assert_eq!(read_all(&p), read_all(&fresh));
+        std::fs::remove_dir_all(&p).unwrap();
+        std::fs::remove_dir_all(&fresh).unwrap();
     }
 
     #[test]

@@ -83,5 +83,33 @@ int main(int argc, char **argv) {
              "not a live handle");
   EXPECT_OK(ume_writer_open_range_with_config(path, "cfg", 16, 16, NULL, &w));
   ume_writer_free(w);
+  /* ume_writer_discard: buffered samples are not stored; a resume writes them. */
+  {
+    char dpath[1200];
+    snprintf(dpath, sizeof dpath, "%s/discard.zarr", ume_t_scratch);
+    ume_writer_config *dc = NULL;
+    EXPECT_OK(ume_writer_config_new(&dc));
+    EXPECT_OK(ume_writer_config_set_chunking(dc, 16, 0));
+    ume_writer *dw = NULL;
+    EXPECT_OK(ume_writer_create_with_config(dpath, &world, dc, &dw));
+    for (uint64_t i = 0; i < 20; i++) { /* chunk 0 complete, chunk 1 partial */
+      th[0] = (float)i;
+      EXPECT_OK(ume_writer_write_sample_f32(dw, i, UME_LAYOUT_C, th, 2, tr, 8, ir, 6, sh, 4));
+    }
+    ume_writer_discard(dw);
+    ume_writer_discard(NULL);
+    ume_reader *dr = NULL;
+    EXPECT_OK(ume_reader_open(dpath, "cfg", &dr));
+    uint64_t nw = 0;
+    EXPECT_OK(ume_reader_samples_written(dr, &nw));
+    CHECK(nw == 16);
+    ume_reader_free(dr);
+    EXPECT_OK(ume_writer_open_with_config(dpath, "cfg", dc, &dw));
+    uint64_t missing = 0;
+    EXPECT_OK(ume_writer_missing_count(dw, &missing));
+    CHECK(missing == 34);
+    ume_writer_free(dw);
+    ume_writer_config_free(dc);
+  }
   return ume_test_report("test_config");
 }

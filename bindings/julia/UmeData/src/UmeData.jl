@@ -379,17 +379,21 @@ function Writer(f::Function, path::AbstractString, world_id::AbstractString; kwa
     end
 end
 
-# The GC finalizer: only frees. It cannot report errors, so an unfinished writer is
-# reported (Core.println: no task switch in a finalizer). Note: ume_writer_free itself
-# still stores the buffered samples of a writer that was not finalized.
+# The GC finalizer: only frees. A finished writer is freed (ume_writer_free); an
+# unfinished one is discarded (ume_writer_discard: its buffered samples are not stored, so
+# no chunk is compressed at this arbitrary moment; a resume writes them again) and
+# reported (Core.println: no task switch in a finalizer).
 function free_unreachable(w::Writer)
     h = @atomicswap w.handle = C_NULL
     h == C_NULL && return nothing
-    if !(@atomic w.finished)
+    if @atomic w.finished
+        ccall((:ume_writer_free, libumedata()), Cvoid, (Ptr{Cvoid},), h)
+    else
         Core.println(Core.stderr, "UmeData: a Writer of world \"", w.world_id, "\" was garbage-collected ",
-                     "without finish!(w): its errors are lost; call finish!(w) or use Writer(...) do w ... end")
+                     "without finish!(w): its buffered samples were not stored (resume to write them); ",
+                     "call finish!(w) or use Writer(...) do w ... end")
+        ccall((:ume_writer_discard, libumedata()), Cvoid, (Ptr{Cvoid},), h)
     end
-    ccall((:ume_writer_free, libumedata()), Cvoid, (Ptr{Cvoid},), h)
     return nothing
 end
 
