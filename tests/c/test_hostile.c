@@ -203,7 +203,11 @@ static void disk_full(void) {
   EXPECT_OK(ume_reader_open(ds, "h", &r));
   uint64_t written = 0;
   EXPECT_OK(ume_reader_samples_written(r, &written));
-  CHECK(written > 0);
+  /* How much the mask claims depends on timing: the sync thread stores a mask chunk only
+   * after the data it claims is durable, and by then the data may have filled the disk,
+   * so 0 claimed samples is a correct outcome (seen under ASan). What is claimed must be
+   * exact: checked below. */
+  printf("disk full: %llu samples claimed by the mask\n", (unsigned long long)written);
   tiny_sample want, got;
   uint64_t bad = 0, checked = 0;
   for (uint64_t k = 0; k < i; k++) {
