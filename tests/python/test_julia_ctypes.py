@@ -672,6 +672,17 @@ def test_julia_calls_store_the_demo_data(jl: Binding, tmp_path, dataset, expecte
     assert summary.samples_written == N_SAMPLES and summary.n_samples == N_SAMPLES
     jl.call_with("ume_writer_free", {"h": handle})
 
+    # --- the GC finalizer of an unfinished Writer: ume_writer_discard, nothing buffered is
+    # stored (no chunk was complete), the handle is released
+    dpath = path + b"_discard"
+    dh = replay_writer(jl, dpath, names, chunk_samples=CHUNK_SAMPLES)
+    jl.call_with("ume_writer_discard", {"h": dh})
+    drh, dn = C.c_void_p(), C.c_uint64()
+    check(jl, jl("ume_reader_open", dpath, WORLD.encode(), C.byref(drh)))
+    check(jl, jl("ume_reader_samples_written", drh, C.byref(dn)))
+    assert dn.value == 0, "a discarded writer stored buffered samples"
+    jl("ume_reader_free", drh)
+
     # --- a bad option: the setter fails, writer_config frees the config and rethrows
     with pytest.raises(RuntimeError, match="ume_writer_config_set_codec: codec 9"):
         writer_config(jl, codec=9)
