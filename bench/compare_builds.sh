@@ -23,12 +23,15 @@ for which in old new; do
       -o "$work/$p-$which" -L"$lib" -lumedata -Wl,-rpath,"$lib" -lpthread -lm
   done
 done
+# As bench/run_all.sh: sync, and as root drop the kernel caches, before every timed write
+# (freshly deleted inodes otherwise slow the next run's file creation, more each round).
+settle() { sync; if [ "$(id -u)" = 0 ]; then echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; fi; }
 json_field() { python3 -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(d$1)"; }
 declare -A res
 for r in $(seq 1 "$rounds"); do
   for which in old new; do
     for t in 1 2; do
-      rm -rf "$work/ds.zarr"; sync
+      rm -rf "$work/ds.zarr"; settle
       out=$("$work/bench_write-$which" "$work/ds.zarr" "$n" "$t" f32c lz4)
       us=$(echo "$out" | json_field "['us_per_sample']")
       res[$which-w$t]+="$us "
