@@ -93,23 +93,33 @@ unsafe fn try_handle_mut<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T> {
     Ok(unsafe { &mut *ptr })
 }
 
-/// Frees a registered handle: NULL is a no-op, a handle that is not live (double free)
-/// is left alone and reported in the thread's error message.
+/// Takes a registered handle back from C, for a function that releases it: `None` for
+/// NULL (a no-op) and for a handle that is not live (double free), which is left alone
+/// and reported in the thread's error message.
 ///
 /// # Safety
 /// `ptr` is NULL or was returned by [`register_handle`] for a `T`.
-unsafe fn free_handle<T>(ptr: *mut T, fn_name: &str, arg: &str) {
+unsafe fn take_handle<T>(ptr: *mut T, fn_name: &str, arg: &str) -> Option<Box<T>> {
     if ptr.is_null() {
-        return;
+        return None;
     }
     if !unregister_handle(ptr) {
         error::set_last_error(&format!(
             "{fn_name}: argument '{arg}' ({ptr:p}) is not a live handle (double free?); nothing was freed"
         ));
-        return;
+        return None;
     }
     // SAFETY: a live handle is a Box created by register_handle; unregistered once.
-    drop(unsafe { Box::from_raw(ptr) });
+    Some(unsafe { Box::from_raw(ptr) })
+}
+
+/// Frees a registered handle (see [`take_handle`] for NULL and double frees).
+///
+/// # Safety
+/// `ptr` is NULL or was returned by [`register_handle`] for a `T`.
+unsafe fn free_handle<T>(ptr: *mut T, fn_name: &str, arg: &str) {
+    // SAFETY: forwarded contract.
+    drop(unsafe { take_handle(ptr, fn_name, arg) });
 }
 
 fn null(name: &str) -> Error {

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
 use super::{
-    register_handle, try_buffer, try_buffer_out, try_handle, try_out, try_str, unregister_handle,
+    free_handle, register_handle, try_buffer, try_buffer_out, try_handle, try_out, try_str,
 };
 use crate::convert::Float;
 use crate::error::Result;
@@ -368,16 +368,7 @@ pub unsafe extern "C" fn ume_reader_read_ids_f64(
 #[no_mangle]
 pub unsafe extern "C" fn ume_reader_free(reader: *mut ume_reader) {
     guard_void("ume_reader_free", || {
-        if reader.is_null() {
-            return;
-        }
-        if !unregister_handle(reader) {
-            super::error::set_last_error(&format!(
-                "ume_reader_free: argument 'reader' ({reader:p}) is not a live handle (double free?); nothing was freed"
-            ));
-            return;
-        }
-        // SAFETY: a live handle is a Box created by register_handle; unregistered once.
-        drop(unsafe { Box::from_raw(reader) });
+        // SAFETY: NULL or a handle from this library, checked against the registry.
+        unsafe { free_handle(reader, "ume_reader_free", "reader") }
     });
 }

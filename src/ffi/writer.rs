@@ -6,8 +6,8 @@ use std::path::Path;
 use super::panic::{guard, guard_void};
 use super::status::ume_status;
 use super::{
-    register_handle, try_buffer, try_handle, try_names, try_out, try_ref, try_str,
-    unregister_handle,
+    free_handle, register_handle, take_handle, try_buffer, try_handle, try_names, try_out, try_ref,
+    try_str,
 };
 use crate::convert::Float;
 use crate::error::{Error, Result};
@@ -409,17 +409,8 @@ pub unsafe extern "C" fn ume_writer_finalize(
 #[no_mangle]
 pub unsafe extern "C" fn ume_writer_free(writer: *mut ume_writer) {
     guard_void("ume_writer_free", || {
-        if writer.is_null() {
-            return;
-        }
-        if !unregister_handle(writer) {
-            super::error::set_last_error(&format!(
-                "ume_writer_free: argument 'writer' ({writer:p}) is not a live handle (double free?); nothing was freed"
-            ));
-            return;
-        }
-        // SAFETY: a live handle is a Box created by register_handle; unregistered once.
-        drop(unsafe { Box::from_raw(writer) });
+        // SAFETY: NULL or a handle from this library, checked against the registry.
+        unsafe { free_handle(writer, "ume_writer_free", "writer") }
     });
 }
 
@@ -436,19 +427,10 @@ pub unsafe extern "C" fn ume_writer_free(writer: *mut ume_writer) {
 #[no_mangle]
 pub unsafe extern "C" fn ume_writer_discard(writer: *mut ume_writer) {
     guard_void("ume_writer_discard", || {
-        if writer.is_null() {
-            return;
+        // SAFETY: NULL or a handle from this library, checked against the registry.
+        if let Some(w) = unsafe { take_handle(writer, "ume_writer_discard", "writer") } {
+            let _ = w.inner.discard();
         }
-        if !unregister_handle(writer) {
-            super::error::set_last_error(&format!(
-                "ume_writer_discard: argument 'writer' ({writer:p}) is not a live handle (double free?); nothing was freed"
-            ));
-            return;
-        }
-        // SAFETY: a live handle is a Box created by register_handle; unregistered once.
-        let w = unsafe { Box::from_raw(writer) };
-        let _ = w.inner.discard();
-        drop(w);
     });
 }
 
