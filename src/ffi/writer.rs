@@ -238,18 +238,8 @@ pub unsafe extern "C" fn ume_writer_create(
     out: *mut *mut ume_writer,
 ) -> ume_status {
     guard("ume_writer_create", || {
-        // SAFETY: pointer arguments are checked for NULL by the helpers.
-        let out = unsafe { try_out(out, "out") }?;
-        *out = std::ptr::null_mut();
-        let path = unsafe { try_str(path, "path") }?;
-        let desc = unsafe { world_desc(world) }?;
-        let opts = match unsafe { opts.as_ref() } {
-            Some(o) => convert_options(o)?,
-            None => convert_options(&ume_writer_options_default())?,
-        };
-        let writer = Writer::create(Path::new(path), &desc, &opts)?;
-        *out = register_handle(ume_writer { inner: writer });
-        Ok(())
+        // SAFETY: the caller's pointers, forwarded.
+        unsafe { create_writer(out, path, world, || struct_options(opts.as_ref())) }
     })
 }
 
@@ -451,15 +441,8 @@ pub unsafe extern "C" fn ume_writer_open(
     out: *mut *mut ume_writer,
 ) -> ume_status {
     guard("ume_writer_open", || {
-        // SAFETY: pointer arguments are checked for NULL by the helpers.
-        let out = unsafe { try_out(out, "out") }?;
-        *out = std::ptr::null_mut();
-        let path = unsafe { try_str(path, "path") }?;
-        let world_id = unsafe { try_str(world_id, "world_id") }?;
-        let opts = reopen_options(unsafe { opts.as_ref() })?;
-        let writer = Writer::open(Path::new(path), world_id, &opts)?;
-        *out = register_handle(ume_writer { inner: writer });
-        Ok(())
+        // SAFETY: the caller's pointers, forwarded.
+        unsafe { open_writer(out, path, world_id, None, || struct_options(opts.as_ref())) }
     })
 }
 
@@ -496,15 +479,9 @@ pub unsafe extern "C" fn ume_writer_open_range(
     out: *mut *mut ume_writer,
 ) -> ume_status {
     guard("ume_writer_open_range", || {
-        // SAFETY: pointer arguments are checked for NULL by the helpers.
-        let out = unsafe { try_out(out, "out") }?;
-        *out = std::ptr::null_mut();
-        let path = unsafe { try_str(path, "path") }?;
-        let world_id = unsafe { try_str(world_id, "world_id") }?;
-        let opts = reopen_options(unsafe { opts.as_ref() })?;
-        let writer = Writer::open_range(Path::new(path), world_id, start, count, &opts)?;
-        *out = register_handle(ume_writer { inner: writer });
-        Ok(())
+        let range = Some((start, count));
+        // SAFETY: the caller's pointers, forwarded.
+        unsafe { open_writer(out, path, world_id, range, || struct_options(opts.as_ref())) }
     })
 }
 
@@ -520,15 +497,8 @@ pub unsafe extern "C" fn ume_writer_create_with_config(
     out: *mut *mut ume_writer,
 ) -> ume_status {
     guard("ume_writer_create_with_config", || {
-        // SAFETY: pointer arguments are checked for NULL (and the config for liveness).
-        let out = unsafe { try_out(out, "out") }?;
-        *out = std::ptr::null_mut();
-        let path = unsafe { try_str(path, "path") }?;
-        let desc = unsafe { world_desc(world) }?;
-        let opts = unsafe { super::config::options(config) }?;
-        let writer = Writer::create(Path::new(path), &desc, &opts)?;
-        *out = register_handle(ume_writer { inner: writer });
-        Ok(())
+        // SAFETY: the caller's pointers, forwarded (the config checked for liveness).
+        unsafe { create_writer(out, path, world, || super::config::options(config)) }
     })
 }
 
@@ -543,15 +513,8 @@ pub unsafe extern "C" fn ume_writer_open_with_config(
     out: *mut *mut ume_writer,
 ) -> ume_status {
     guard("ume_writer_open_with_config", || {
-        // SAFETY: pointer arguments are checked for NULL (and the config for liveness).
-        let out = unsafe { try_out(out, "out") }?;
-        *out = std::ptr::null_mut();
-        let path = unsafe { try_str(path, "path") }?;
-        let world_id = unsafe { try_str(world_id, "world_id") }?;
-        let opts = unsafe { super::config::options(config) }?;
-        let writer = Writer::open(Path::new(path), world_id, &opts)?;
-        *out = register_handle(ume_writer { inner: writer });
-        Ok(())
+        // SAFETY: the caller's pointers, forwarded (the config checked for liveness).
+        unsafe { open_writer(out, path, world_id, None, || super::config::options(config)) }
     })
 }
 
@@ -567,23 +530,69 @@ pub unsafe extern "C" fn ume_writer_open_range_with_config(
     out: *mut *mut ume_writer,
 ) -> ume_status {
     guard("ume_writer_open_range_with_config", || {
-        // SAFETY: pointer arguments are checked for NULL (and the config for liveness).
-        let out = unsafe { try_out(out, "out") }?;
-        *out = std::ptr::null_mut();
-        let path = unsafe { try_str(path, "path") }?;
-        let world_id = unsafe { try_str(world_id, "world_id") }?;
-        let opts = unsafe { super::config::options(config) }?;
-        let writer = Writer::open_range(Path::new(path), world_id, start, count, &opts)?;
-        *out = register_handle(ume_writer { inner: writer });
-        Ok(())
+        let range = Some((start, count));
+        // SAFETY: the caller's pointers, forwarded (the config checked for liveness).
+        unsafe {
+            open_writer(out, path, world_id, range, || {
+                super::config::options(config)
+            })
+        }
     })
 }
 
-fn reopen_options(o: Option<&ume_writer_options>) -> Result<WriterOptions> {
+/// The options of the frozen struct, or the defaults for NULL.
+fn struct_options(o: Option<&ume_writer_options>) -> Result<WriterOptions> {
     match o {
         Some(o) => convert_options(o),
         None => convert_options(&ume_writer_options_default()),
     }
+}
+
+/// The body of every create function: `*out` cleared, the arguments converted in their
+/// order (path, description, then the options), the world created and its handle stored.
+///
+/// # Safety
+/// The pointers are those of `ume_writer_create` (NULL-checked here).
+unsafe fn create_writer(
+    out: *mut *mut ume_writer,
+    path: *const c_char,
+    world: *const ume_world_desc,
+    opts: impl FnOnce() -> Result<WriterOptions>,
+) -> Result<()> {
+    // SAFETY: pointer arguments are checked for NULL by the helpers.
+    let out = unsafe { try_out(out, "out") }?;
+    *out = std::ptr::null_mut();
+    let path = unsafe { try_str(path, "path") }?;
+    let desc = unsafe { world_desc(world) }?;
+    let writer = Writer::create(Path::new(path), &desc, &opts()?)?;
+    *out = register_handle(ume_writer { inner: writer });
+    Ok(())
+}
+
+/// The body of every open function (`range` = `(start, count)` for a range writer, `None`
+/// for the whole world), in the same order as [`create_writer`].
+///
+/// # Safety
+/// The pointers are those of `ume_writer_open` (NULL-checked here).
+unsafe fn open_writer(
+    out: *mut *mut ume_writer,
+    path: *const c_char,
+    world_id: *const c_char,
+    range: Option<(u64, u64)>,
+    opts: impl FnOnce() -> Result<WriterOptions>,
+) -> Result<()> {
+    // SAFETY: pointer arguments are checked for NULL by the helpers.
+    let out = unsafe { try_out(out, "out") }?;
+    *out = std::ptr::null_mut();
+    let path = Path::new(unsafe { try_str(path, "path") }?);
+    let world_id = unsafe { try_str(world_id, "world_id") }?;
+    let opts = opts()?;
+    let writer = match range {
+        None => Writer::open(path, world_id, &opts)?,
+        Some((start, count)) => Writer::open_range(path, world_id, start, count, &opts)?,
+    };
+    *out = register_handle(ume_writer { inner: writer });
+    Ok(())
 }
 
 /// Stores in `*out` how many samples of the writer's range are neither stored nor
