@@ -7,53 +7,27 @@
 
 #include <stdatomic.h>
 
+#include "ar2_model.h"
+
 enum { N = 200, T = 20, H = 6, P = 3, S = 1, O = 2, CHUNK = 32 };
 enum { LEN_TRAJ = T * O, LEN_IRFS = S * (H + 1) * O, LEN_SHOCKS = T * S };
-enum { REASON_EXPLOSIVE = 1 };
+enum { REASON_EXPLOSIVE = AR2_EXPLOSIVE };
 
 static atomic_uint_fast64_t calls;
 
-/* y_t = a1 y_{t-1} + a2 y_{t-2} + sigma eps_t; observables y and y - y_{-1}. Draws outside
- * the stationarity triangle are rejected (reason 1). Safe to call from many threads. */
+/* The AR(2) of ar2_model.h; `user` may name a sample whose call aborts the run. */
 static int32_t ar2(void *user, uint64_t sample, const double *theta, ume_rng *rng,
                    double *traj, double *irfs, double *shocks) {
-  (void)sample;
   const uint64_t *abort_at = user;
   if (abort_at && sample == *abort_at) return -5;
   atomic_fetch_add(&calls, 1);
-  double a1 = theta[0], a2 = theta[1], sigma = theta[2];
-  if (!(a1 + a2 < 1 && a2 - a1 < 1 && a2 > -1)) return REASON_EXPLOSIVE;
-  if (ume_rng_fill_normal(rng, shocks, LEN_SHOCKS) != UME_OK) return -1;
-  double y1 = 0, y2 = 0;
-  for (int t = 0; t < T; t++) {
-    double y = a1 * y1 + a2 * y2 + sigma * shocks[t];
-    traj[t * O + 0] = y;
-    traj[t * O + 1] = y - y1;
-    y2 = y1;
-    y1 = y;
-  }
-  /* impulse response to a one-sigma shock */
-  y1 = 0, y2 = 0;
-  for (int h = 0; h <= H; h++) {
-    double y = a1 * y1 + a2 * y2 + (h == 0 ? sigma : 0);
-    irfs[h * O + 0] = y;
-    irfs[h * O + 1] = y - y1;
-    y2 = y1;
-    y1 = y;
-  }
-  return 0;
+  return ar2_simulate(T, H, theta, rng, traj, irfs, shocks);
 }
 
 static ume_sim *make_sim(void) {
   ume_sim *sim = NULL;
   EXPECT_OK(ume_sim_new("ar2", "1.0.0", T, H, &sim));
-  EXPECT_OK(ume_sim_add_param(sim, "a1", -0.5, 1.5, 0.5, "-"));
-  EXPECT_OK(ume_sim_add_param(sim, "a2", -0.9, 0.5, 0.1, "-"));
-  EXPECT_OK(ume_sim_add_param(sim, "sigma", 0.1, 1.0, 0.5, "-"));
-  EXPECT_OK(ume_sim_add_shock(sim, "eps", 1.0));
-  EXPECT_OK(ume_sim_add_obs(sim, "y"));
-  EXPECT_OK(ume_sim_add_obs(sim, "dy"));
-  EXPECT_OK(ume_sim_set_reject_reason(sim, REASON_EXPLOSIVE, "explosive"));
+  EXPECT_OK(ar2_describe(sim));
   return sim;
 }
 

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ar2_model.h"
+
 enum { N = 3000, T = 40, H = 6, P = 3, O = 2, CHUNK = 32 };
 enum { LEN_TRAJ = T * O, LEN_IRFS = (H + 1) * O, LEN_SHOCKS = T };
 enum { LEN = P + LEN_TRAJ + LEN_IRFS + LEN_SHOCKS };
@@ -30,43 +32,18 @@ static uint64_t next_rand(void) {
   return z ^ (z >> 31);
 }
 
-/* The AR(2) of test_engine.c: non-stationary draws rejected (reason 1), so redraws are
- * part of what must survive kills. */
+/* The AR(2) of ar2_model.h: non-stationary draws rejected, so redraws are part of what
+ * must survive kills. */
 static int32_t ar2(void *user, uint64_t sample, const double *theta, ume_rng *rng,
                    double *traj, double *irfs, double *shocks) {
   (void)user;
   (void)sample;
-  double a1 = theta[0], a2 = theta[1], sigma = theta[2];
-  if (!(a1 + a2 < 1 && a2 - a1 < 1 && a2 > -1)) return 1;
-  if (ume_rng_fill_normal(rng, shocks, LEN_SHOCKS) != UME_OK) return -1;
-  double y1 = 0, y2 = 0;
-  for (int t = 0; t < T; t++) {
-    double y = a1 * y1 + a2 * y2 + sigma * shocks[t];
-    traj[t * O + 0] = y;
-    traj[t * O + 1] = y - y1;
-    y2 = y1;
-    y1 = y;
-  }
-  y1 = 0, y2 = 0;
-  for (int h = 0; h <= H; h++) {
-    double y = a1 * y1 + a2 * y2 + (h == 0 ? sigma : 0);
-    irfs[h * O + 0] = y;
-    irfs[h * O + 1] = y - y1;
-    y2 = y1;
-    y1 = y;
-  }
-  return 0;
+  return ar2_simulate(T, H, theta, rng, traj, irfs, shocks);
 }
 
 static ume_sim *make_sim(void) {
   ume_sim *sim = NULL;
-  if (ume_sim_new("ar2", "1.0.0", T, H, &sim) != UME_OK ||
-      ume_sim_add_param(sim, "a1", -0.5, 1.5, 0.5, "-") != UME_OK ||
-      ume_sim_add_param(sim, "a2", -0.9, 0.5, 0.1, "-") != UME_OK ||
-      ume_sim_add_param(sim, "sigma", 0.1, 1.0, 0.5, "-") != UME_OK ||
-      ume_sim_add_shock(sim, "eps", 1.0) != UME_OK || ume_sim_add_obs(sim, "y") != UME_OK ||
-      ume_sim_add_obs(sim, "dy") != UME_OK ||
-      ume_sim_set_reject_reason(sim, 1, "explosive") != UME_OK)
+  if (ume_sim_new("ar2", "1.0.0", T, H, &sim) != UME_OK || ar2_describe(sim) != UME_OK)
     return NULL;
   return sim;
 }
