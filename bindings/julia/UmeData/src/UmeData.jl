@@ -44,10 +44,13 @@
 module UmeData
 
 using Libdl
+import Random
 
 export Writer, Reader, UmeError, write_sample!, finish!, read_sample, read_samples,
        read_samples!, samples_written, is_written, world_shape, version, check_version,
-       LAYOUT_C, LAYOUT_F, CODEC_BLOSC_LZ4, CODEC_BLOSC_ZSTD, CODEC_ZSTD, CODEC_NONE
+       LAYOUT_C, LAYOUT_F, CODEC_BLOSC_LZ4, CODEC_BLOSC_ZSTD, CODEC_ZSTD, CODEC_NONE,
+       Simulator, add_param!, add_shock!, add_obs!, set_reject_reason!, GenConfig, GenSummary,
+       RngRef, generate, generate_prepare, generate_finish
 
 const UME_OK = Cint(0)
 const LAYOUT_C = UInt32(1)   # UME_LAYOUT_C
@@ -608,6 +611,514 @@ Sample `i` (0-based id), shaped as for write_sample!.
 function read_sample(r::Reader, i::Integer, ::Type{E} = Float64) where {E<:Union{Float32,Float64}}
     theta, traj, irfs, shocks = read_samples(r, i, 1, E)
     return vec(theta), dropdims(traj; dims = 3), dropdims(irfs; dims = 4), dropdims(shocks; dims = 3)
+end
+
+# ---- the generation engine (issue 13) ----------------------------------------------------
+#
+# ume_generate drives a Julia function through a `@cfunction` trampoline. The engine calls
+# it from its own threads (always, also with threads = 1): Julia adopts them (Julia >= 1.9),
+# and the calling thread waits inside ume_generate in a GC-safe region, so a garbage
+# collection on an engine thread does not wait for it.
+
+# ume_gen_summary_get's `what` (UME_GEN_*).
+const GEN_WRITTEN = UInt32(0)
+const GEN_ALREADY = UInt32(1)
+const GEN_MISSING = UInt32(2)
+const GEN_STOPPED = UInt32(3)
+const GEN_SAMPLES_WRITTEN = UInt32(4)
+const GEN_REJECTED = UInt32(5)
+
+# The oldest Julia whose @cfunction may be called from a thread Julia did not start
+# (foreign threads are adopted since 1.9). Below it, generate throws before any C call.
+const GENERATE_MIN_JULIA = v"1.9"
+
+"""
+    Simulator(name, version; T, H, params = (), shocks = (), obs = (), reject_reasons = ())
+
+A simulator description for [`generate`](@ref) (ume_sim_new): `name` is the world id
+(`[A-Za-z0-9_.-]+`), `version` is recorded in the manifest, T >= 1 the trajectory length,
+H the IRF horizon (H+1 points). Then, in the order of theta, the shocks and the
+observables in the arrays:
+
+- `params`: tuples `(name, lo, hi[, default[, unit]])` (see [`add_param!`](@ref));
+- `shocks`: tuples `(name, sigma)` ([`add_shock!`](@ref));
+- `obs`: names ([`add_obs!`](@ref));
+- `reject_reasons`: `code => name` pairs, or names (codes 1, 2, ... in order)
+  ([`set_reject_reason!`](@ref)); f may return a name or a code to reject a draw.
+
+    sim = Simulator("ar1", "1.0"; T = 100, H = 20,
+                    params = [("rho", 0.0, 0.99), ("sigma", 0.1, 1.0)],
+                    shocks = [("eps", 1.0)], obs = ["y"], reject_reasons = [:near_unit_root])
+
+Each value is checked by the library at once (UmeError 7002 names it; the description is
+then released). close(sim) or the GC finalizer releases it (ume_sim_free). Not
+thread-safe while being changed; generate only reads it.
+"""
+mutable struct Simulator
+    @atomic handle::Ptr{Cvoid}
+    users::Threads.Atomic{Int}
+    name::String
+    T::Int
+    H::Int
+    n_params::Int
+    n_shocks::Int
+    n_obs::Int
+    reasons::Dict{Symbol,Int32}
+
+    function Simulator(name::AbstractString, version::AbstractString; T::Integer, H::Integer,
+                       params = (), shocks = (), obs = (), reject_reasons = ())
+        check_version()
+        out = Ref{Ptr{Cvoid}}(C_NULL)
+        check(ccall((:ume_sim_new, libumedata()), Cint, (Cstring, Cstring, UInt32, UInt32, Ref{Ptr{Cvoid}}), name, version, T, H, out))
+        sim = new(out[], Threads.Atomic{Int}(0), String(name), Int(T), Int(H), 0, 0, 0, Dict{Symbol,Int32}())
+        finalizer(close, sim)
+        try
+            for p in params
+                add_param!(sim, p...)
+            end
+            for s in shocks
+                add_shock!(sim, s...)
+            end
+            for o in obs
+                add_obs!(sim, o)
+            end
+            for (k, r) in enumerate(reject_reasons)
+                r isa Pair ? set_reject_reason!(sim, r.first, r.second) : set_reject_reason!(sim, k, r)
+            end
+        catch
+            close(sim)
+            rethrow()
+        end
+        return sim
+    end
+end
+
+"""
+    add_param!(sim, name, lo, hi, default_value = (lo + hi) / 2, unit = "-") -> sim
+
+The next parameter (entry of theta), drawn uniformly in [lo, hi] (finite, lo < hi), with
+a default in [lo, hi] (the midpoint, as for a C plugin that gives none) and a unit
+(ume_sim_add_param). UmeError 7002 for bad bounds or a repeated name.
+"""
+function add_param!(sim::Simulator, name, lo::Real, hi::Real, default_value::Real = (lo + hi) / 2, unit = "-")
+    st = with_handle(sim, "Simulator") do h
+        ccall((:ume_sim_add_param, libumedata()), Cint, (Ptr{Cvoid}, Cstring, Float64, Float64, Float64, Cstring), h, string(name), lo, hi, default_value, string(unit))
+    end
+    check(st)
+    sim.n_params += 1
+    return sim
+end
+
+"""
+    add_shock!(sim, name, sigma) -> sim
+
+The next shock (entry of the shocks and irfs arrays) with standard deviation `sigma`
+(finite, > 0; recorded in the manifest) (ume_sim_add_shock).
+"""
+function add_shock!(sim::Simulator, name, sigma::Real)
+    st = with_handle(sim, "Simulator") do h
+        @ccall $(libumedata()).ume_sim_add_shock(h::Ptr{Cvoid}, string(name)::Cstring, sigma::Float64)::Cint
+    end
+    check(st)
+    sim.n_shocks += 1
+    return sim
+end
+
+"""
+    add_obs!(sim, name) -> sim
+
+The next observable (entry of the trajectories and irfs arrays) (ume_sim_add_obs).
+"""
+function add_obs!(sim::Simulator, name)
+    st = with_handle(sim, "Simulator") do h
+        ccall((:ume_sim_add_obs, libumedata()), Cint, (Ptr{Cvoid}, Cstring), h, string(name))
+    end
+    check(st)
+    sim.n_obs += 1
+    return sim
+end
+
+"""
+    set_reject_reason!(sim, code, name) -> sim
+
+Names rejection reason `code` (>= 1) for the manifest (ume_sim_set_reject_reason). The
+simulate function of [`generate`](@ref) may then return `code` or `Symbol(name)`.
+"""
+function set_reject_reason!(sim::Simulator, code::Integer, name)
+    st = with_handle(sim, "Simulator") do h
+        ccall((:ume_sim_set_reject_reason, libumedata()), Cint, (Ptr{Cvoid}, Int32, Cstring), h, code, string(name))
+    end
+    check(st)
+    sim.reasons[Symbol(name)] = Int32(code)
+    return sim
+end
+
+"""Releases the description (ume_sim_free) after calls in flight. Safe to repeat."""
+function Base.close(sim::Simulator)
+    h = take_handle!(sim)
+    h == C_NULL || ccall((:ume_sim_free, libumedata()), Cvoid, (Ptr{Cvoid},), h)
+    return nothing
+end
+
+function Base.show(io::IO, sim::Simulator)
+    print(io, "UmeData.Simulator(\"", sim.name, "\", T = ", sim.T, ", H = ", sim.H, ", n_params = ",
+          sim.n_params, ", n_shocks = ", sim.n_shocks, ", n_obs = ", sim.n_obs, ")")
+end
+
+"""
+    GenConfig(; seed = 42, samples = 0, threads = 1, max_attempts = 0, part = nothing,
+              resume = false, split = nothing, theta_table = nothing, writer = nothing)
+
+How to generate (ume_gen_config_new, then every ume_gen_config_set_* asked for; each
+checks its value at once: UmeError, and the config is released):
+
+- `seed`: sample i draws from the ChaCha20 stream (seed, i); the data depend on nothing else.
+- `samples`: samples of the world (0 = the dataset's: resume, parts, finish).
+- `threads`: engine threads calling the simulate function. The default is 1 (not C's
+  "one per core"): with `threads = k > 1` the function runs on k threads at once and must
+  be thread-safe. The data do not depend on it. See [`generate`](@ref) for Julia's
+  requirements.
+- `max_attempts`: draws per sample before the run fails (0 = 1000).
+- `part = (start, count)`: only these samples (chunk-aligned; after
+  [`generate_prepare`](@ref), then [`generate_finish`](@ref)).
+- `resume = true`: continue a dataset the engine made, simulating only what it lacks.
+- `split = (train, val, test, split_seed)`: fractions summing to 1 and the seed.
+- `theta_table`: a matrix with one row per sample, `theta_table[i + 1, :]` the theta of
+  sample i (n_samples × n_params), instead of uniform draws (copied now; passed to C
+  row-major).
+- `writer`: storage options as a NamedTuple of [`Writer`](@ref)'s option keywords, e.g.
+  `(chunk_samples = 512, codec = CODEC_ZSTD)`; the others keep their defaults.
+
+close(cfg) or the GC finalizer releases it (ume_gen_config_free).
+"""
+mutable struct GenConfig
+    @atomic handle::Ptr{Cvoid}
+    users::Threads.Atomic{Int}
+
+    function GenConfig(; seed::Integer = 42, samples::Integer = 0, threads::Integer = 1,
+                       max_attempts::Integer = 0, part = nothing, resume::Bool = false,
+                       split = nothing, theta_table = nothing, writer = nothing)
+        check_version()
+        out = Ref{Ptr{Cvoid}}(C_NULL)
+        check(ccall((:ume_gen_config_new, libumedata()), Cint, (Ref{Ptr{Cvoid}},), out))
+        c = new(out[], Threads.Atomic{Int}(0))
+        finalizer(close, c)
+        cfg = out[]
+        try
+            check(ccall((:ume_gen_config_set_seed, libumedata()), Cint, (Ptr{Cvoid}, UInt64), cfg, seed))
+            check(ccall((:ume_gen_config_set_samples, libumedata()), Cint, (Ptr{Cvoid}, UInt64), cfg, samples))
+            check(ccall((:ume_gen_config_set_threads, libumedata()), Cint, (Ptr{Cvoid}, UInt32), cfg, threads))
+            check(ccall((:ume_gen_config_set_max_attempts, libumedata()), Cint, (Ptr{Cvoid}, UInt32), cfg, max_attempts))
+            check(ccall((:ume_gen_config_set_resume, libumedata()), Cint, (Ptr{Cvoid}, Int32), cfg, resume))
+            if part !== nothing
+                start, count = part
+                check(ccall((:ume_gen_config_set_part, libumedata()), Cint, (Ptr{Cvoid}, UInt64, UInt64), cfg, start, count))
+            end
+            if split !== nothing
+                train, val, test, split_seed = split
+                check(ccall((:ume_gen_config_set_split, libumedata()), Cint, (Ptr{Cvoid}, Float64, Float64, Float64, UInt64), cfg, train, val, test, split_seed))
+            end
+            if theta_table !== nothing
+                # row i of the matrix = sample i-1; C takes the rows one after the other
+                values = vec(permutedims(Matrix{Float64}(theta_table)))
+                check(ccall((:ume_gen_config_set_theta_table, libumedata()), Cint, (Ptr{Cvoid}, Ptr{Float64}, Csize_t), cfg, values, length(values)))
+            end
+            if writer !== nothing
+                wcfg = writer_config_kw(; writer...)
+                st = ccall((:ume_gen_config_set_writer_config, libumedata()), Cint, (Ptr{Cvoid}, Ptr{Cvoid}), cfg, wcfg)
+                ccall((:ume_writer_config_free, libumedata()), Cvoid, (Ptr{Cvoid},), wcfg)
+                check(st)
+            end
+        catch
+            close(c)
+            rethrow()
+        end
+        return c
+    end
+end
+
+# writer_config with Writer's option keywords and defaults.
+function writer_config_kw(; codec::Integer = CODEC_BLOSC_LZ4, clevel::Integer = -1, chunk_samples::Integer = 0,
+                          inner_chunk_samples::Integer = 0, n_threads::Integer = 0, max_open_chunks::Integer = 0,
+                          overwrite::Bool = false, allow_nonfinite::Bool = false, checksum::Bool = true,
+                          fsync::Bool = true, rewrite::Bool = false, zarr_format::Integer = 3, claim_lease::Integer = 0)
+    return writer_config(codec, clevel, chunk_samples, inner_chunk_samples, n_threads, max_open_chunks,
+                         overwrite, allow_nonfinite, checksum, fsync, rewrite, zarr_format, claim_lease)
+end
+
+"""Releases the config (ume_gen_config_free) after calls in flight. Safe to repeat."""
+function Base.close(c::GenConfig)
+    h = take_handle!(c)
+    h == C_NULL || ccall((:ume_gen_config_free, libumedata()), Cvoid, (Ptr{Cvoid},), h)
+    return nothing
+end
+
+"""
+What one [`generate`](@ref) call did: `written` (samples it stored), `already` (stored
+before it), `missing` (of its range, still missing), `stopped` (the progress function
+stopped it; resumable), `samples_written` (the world holds now), `rejected` (draws of its
+samples rejected, all reasons) and `rejections` (reason name => count, for the
+simulator's named reasons).
+"""
+struct GenSummary
+    written::Int
+    already::Int
+    missing::Int
+    stopped::Bool
+    samples_written::Int
+    rejected::Int
+    rejections::Dict{Symbol,Int}
+end
+
+# Reads every number of a ume_gen_summary (the caller frees it).
+function gen_summary(summary::Ptr{Cvoid}, reasons::Dict{Symbol,Int32})
+    get_what(what) = begin
+        out = Ref{UInt64}(0)
+        check(ccall((:ume_gen_summary_get, libumedata()), Cint, (Ptr{Cvoid}, UInt32, Ref{UInt64}), summary, what, out))
+        Int(out[])
+    end
+    rejections = Dict{Symbol,Int}()
+    for (name, code) in reasons
+        out = Ref{UInt64}(0)
+        check(ccall((:ume_gen_summary_rejections, libumedata()), Cint, (Ptr{Cvoid}, Int32, Ref{UInt64}), summary, code, out))
+        rejections[name] = Int(out[])
+    end
+    return GenSummary(get_what(GEN_WRITTEN), get_what(GEN_ALREADY), get_what(GEN_MISSING), get_what(GEN_STOPPED) != 0,
+                      get_what(GEN_SAMPLES_WRITTEN), get_what(GEN_REJECTED), rejections)
+end
+
+"""
+    RngRef
+
+The generator the engine hands to the simulate function: the ChaCha20 stream of this
+sample, already past its theta draws (a view of a `ume_rng`, valid only during that call;
+one per thread). Draw the shocks from it, and from nothing else, so that a sample is a
+function of (seed, sample) alone:
+
+- `rand(rng)`: a uniform in [0, 1) (ume_rng_uniform); `randn(rng)`: a standard normal
+  (ume_rng_normal);
+- `rand!(rng, A)`, `randn!(rng, A)`: fill `A` (ume_rng_fill_uniform / _fill_normal), the
+  same values as that many single draws, in `A`'s own (column-major) index order: for a
+  `Vector` or `Array` directly, for the views f gets (`shocks`) through a copy;
+- `rand(rng, dims...)`, `randn(rng, dims...)`: new arrays.
+
+`Random` is extended (`import Random` or `using Random` for `rand!` / `randn!`). Failures
+throw UmeError (a NULL generator: 7001).
+"""
+struct RngRef
+    ptr::Ptr{Cvoid}
+end
+
+function Random.rand(r::RngRef)
+    out = Ref{Float64}(0.0)
+    check(ccall((:ume_rng_uniform, libumedata()), Cint, (Ptr{Cvoid}, Ref{Float64}), r.ptr, out))
+    return out[]
+end
+
+function Random.randn(r::RngRef)
+    out = Ref{Float64}(0.0)
+    check(ccall((:ume_rng_normal, libumedata()), Cint, (Ptr{Cvoid}, Ref{Float64}), r.ptr, out))
+    return out[]
+end
+
+function Random.rand!(r::RngRef, A::Array{Float64})
+    GC.@preserve A check(ccall((:ume_rng_fill_uniform, libumedata()), Cint, (Ptr{Cvoid}, Ptr{Float64}, Csize_t), r.ptr, A, length(A)))
+    return A
+end
+
+function Random.randn!(r::RngRef, A::Array{Float64})
+    GC.@preserve A check(ccall((:ume_rng_fill_normal, libumedata()), Cint, (Ptr{Cvoid}, Ptr{Float64}, Csize_t), r.ptr, A, length(A)))
+    return A
+end
+
+# Any other array (the PermutedDimsArray views of generate, views, ...): drawn into a
+# Vector, then copied in A's linear (column-major) index order.
+Random.rand!(r::RngRef, A::AbstractArray{Float64}) = copyto!(A, Random.rand!(r, Vector{Float64}(undef, length(A))))
+Random.randn!(r::RngRef, A::AbstractArray{Float64}) = copyto!(A, Random.randn!(r, Vector{Float64}(undef, length(A))))
+Random.rand(r::RngRef, d::Integer, dims::Integer...) = Random.rand!(r, Array{Float64}(undef, d, dims...))
+Random.randn(r::RngRef, d::Integer, dims::Integer...) = Random.randn!(r, Array{Float64}(undef, d, dims...))
+
+# What one generate call shares with its trampolines (passed as their `user` pointer).
+mutable struct GenContext
+    f::Any
+    progress::Any
+    dims::NamedTuple{(:n_params, :T, :H, :n_shocks, :n_obs),NTuple{5,Int}}
+    reasons::Dict{Symbol,Int32}
+    failed::Threads.Atomic{Bool}
+    lock::Threads.SpinLock
+    error::Any
+end
+
+# Keeps the first exception a callback threw (from any engine thread); the others are dropped.
+function capture!(ctx::GenContext, err)
+    lock(ctx.lock)
+    try
+        ctx.error === nothing && (ctx.error = err)
+    finally
+        unlock(ctx.lock)
+    end
+    ctx.failed[] = true
+    return nothing
+end
+
+# The simulate function's result as ume_simulate_fn's: `nothing` or :accept = 0 (accept), a
+# code >= 1 or a reason name = reject; anything else is an error (the run aborts).
+function reject_code(ctx::GenContext, sample::Integer, r)::Int32
+    r === nothing && return Int32(0)
+    r === :accept && return Int32(0)
+    if r isa Integer && !(r isa Bool) && 1 <= r <= typemax(Int32)
+        return Int32(r)
+    end
+    if r isa Symbol || r isa AbstractString
+        code = get(ctx.reasons, Symbol(r), Int32(0))
+        code >= 1 && return code
+    end
+    throw(ArgumentError("the simulate function returned $(repr(r)) for sample $sample; expected nothing or " *
+                        ":accept (accept), a reject code >= 1 or a reject reason of the Simulator " *
+                        "($(join(sort!(collect(keys(ctx.reasons))), ", ")))"))
+end
+
+# The ume_simulate_fn: called by the engine's threads (adopted by Julia). Wraps the C
+# buffers without copying (theta is copied: C's is const) in the shapes of write_sample!:
+# C's row-major traj (T × n_obs) is Julia's column-major (n_obs, T), shown as (T, n_obs) by
+# a PermutedDimsArray; likewise irfs (n_shocks, H+1, n_obs) and shocks (T, n_shocks). A
+# Julia exception never unwinds into C: it is kept, and -1 aborts the run.
+function simulate_trampoline(user::Ptr{Cvoid}, sample::UInt64, theta::Ptr{Float64}, rng::Ptr{Cvoid}, traj::Ptr{Float64}, irfs::Ptr{Float64}, shocks::Ptr{Float64})::Int32
+    ctx = unsafe_pointer_to_objref(user)::GenContext
+    ctx.failed[] && return Int32(-1)   # the run is aborting: do not call f again
+    try
+        d = ctx.dims
+        th = copy(unsafe_wrap(Array, theta, (d.n_params,)))
+        tr = PermutedDimsArray(unsafe_wrap(Array, traj, (d.n_obs, d.T)), (2, 1))
+        ir = PermutedDimsArray(unsafe_wrap(Array, irfs, (d.n_obs, d.H + 1, d.n_shocks)), (3, 2, 1))
+        sh = PermutedDimsArray(unsafe_wrap(Array, shocks, (d.n_shocks, d.T)), (2, 1))
+        r = ctx.f(Int(sample), th, RngRef(rng), tr, ir, sh)
+        return reject_code(ctx, sample, r)
+    catch err
+        capture!(ctx, err)
+        return Int32(-1)
+    end
+end
+
+# The ume_progress_fn: one call at a time, from an engine thread. `true` stops the run
+# (resumable); an exception stops it too and is rethrown by generate.
+function progress_trampoline(user::Ptr{Cvoid}, done::UInt64, total::UInt64, rate::Float64)::Int32
+    ctx = unsafe_pointer_to_objref(user)::GenContext
+    ctx.failed[] && return Int32(1)
+    try
+        return ctx.progress(Int(done), Int(total), rate) === true ? Int32(1) : Int32(0)
+    catch err
+        capture!(ctx, err)
+        return Int32(1)
+    end
+end
+
+"""
+    generate(f, path, sim::Simulator, cfg::GenConfig = GenConfig(); progress = nothing) -> GenSummary
+    generate(path, sim, cfg; progress) do i, theta, rng, traj, irfs, shocks ... end
+
+Runs the engine (ume_generate): for every sample of the range `cfg` asks for, theta is
+drawn from the sample's stream (seed, i) (or taken from the theta table) and
+
+    f(i, theta, rng, traj, irfs, shocks)
+
+is called (any function or closure): `i` the 0-based sample id; `theta` a new
+`Vector{Float64}` (n_params); `rng` an [`RngRef`](@ref) to draw the shocks from;
+`traj` (T, n_obs), `irfs` (n_shocks, H+1, n_obs) and `shocks` (T, n_shocks): zero on
+entry, written by f, stored as they are when f accepts. They are the shapes of
+`write_sample!`, shown over the engine's row-major buffers without a copy (C's
+`traj[t * n_obs + k]` is `traj[t + 1, k + 1]`): `PermutedDimsArray`s of `unsafe_wrap`ped
+Arrays, valid only during the call (do not keep them). f returns `nothing` or `:accept` to
+accept, a reject code >= 1 or a reason name of `sim` (a Symbol) to reject this theta
+(counted, redrawn from the same stream). Anything else is an error.
+
+`progress(done, total, rate)`, if given, is called after every stored sample, one call
+at a time; returning `true` stops the run cleanly (`stopped` in the summary; resumable).
+
+Errors: nothing f or progress throws unwinds into C. The trampoline keeps the first
+exception and returns -1 (f: the run aborts) or stops the run (progress); what was
+stored stays valid and resumable (`GenConfig(resume = true)`), and generate rethrows that
+exception (the original object) once ume_generate returned. Library errors throw UmeError.
+
+Threads and Julia versions: the engine calls f and progress from its own threads,
+always (also with `threads = 1`). Julia >= 1.9 adopts such threads; on older Julia
+generate throws an ErrorException before any C call (the rest of UmeData works from
+Julia 1.7). While the engine runs, the calling thread waits in ume_generate inside a
+GC-safe region (jl_gc_safe_enter), so a garbage collection triggered by f proceeds. f and
+progress run while the calling task is blocked: keep them to computation and allocation;
+no task switches (`sleep`, `wait`, `@sync`, locks the caller holds, stream I/O such as
+`println`: use `Core.println` to debug). With `GenConfig(threads = k)`, k > 1, f runs on
+k threads at once and must be thread-safe; the default is 1.
+"""
+function generate(f, path::AbstractString, sim::Simulator, cfg::GenConfig = GenConfig(); progress = nothing)
+    VERSION >= GENERATE_MIN_JULIA || throw(ErrorException("UmeData.generate needs Julia >= $GENERATE_MIN_JULIA (the engine calls f from its own threads, which Julia adopts since 1.9); this is Julia $VERSION"))
+    check_version()
+    path_buf = c_string("path", path)
+    dims = (n_params = sim.n_params, T = sim.T, H = sim.H, n_shocks = sim.n_shocks, n_obs = sim.n_obs)
+    ctx = GenContext(f, progress, dims, copy(sim.reasons), Threads.Atomic{Bool}(false), Threads.SpinLock(), nothing)
+    simulate = @cfunction(simulate_trampoline, Int32, (Ptr{Cvoid}, UInt64, Ptr{Float64}, Ptr{Cvoid}, Ptr{Float64}, Ptr{Float64}, Ptr{Float64}))
+    progress_fn = progress === nothing ? C_NULL : @cfunction(progress_trampoline, Int32, (Ptr{Cvoid}, UInt64, UInt64, Float64))
+    summary_out = Ref{Ptr{Cvoid}}(C_NULL)
+    st = with_handle(sim, "Simulator") do sim_h
+        with_handle(cfg, "GenConfig") do config
+            GC.@preserve path_buf ctx summary_out begin
+                user = pointer_from_objref(ctx)
+                progress_user = progress === nothing ? C_NULL : user
+                p = Ptr{Cchar}(pointer(path_buf))
+                # GC-safe while waiting: no Julia code, no allocation until jl_gc_safe_leave
+                gc_state = ccall(:jl_gc_safe_enter, Int8, ())
+                status = ccall((:ume_generate, libumedata()), Cint, (Ptr{Cchar}, Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Cvoid}, Ref{Ptr{Cvoid}}), p, sim_h, config, simulate, user, progress_fn, progress_user, summary_out)
+                ccall(:jl_gc_safe_leave, Cvoid, (Int8,), gc_state)
+                status
+            end
+        end
+    end
+    summary = summary_out[]
+    try
+        # a callback's own exception says more than the engine's "callback returned -1"
+        ctx.error === nothing || throw(ctx.error)
+        check(st)
+        return gen_summary(summary, ctx.reasons)
+    finally
+        ccall((:ume_gen_summary_free, libumedata()), Cvoid, (Ptr{Cvoid},), summary)
+    end
+end
+
+"""
+    generate_prepare(path, sim, cfg)
+
+Creates the world of `sim` and its manifest at `path`, storing no sample
+(ume_generate_prepare): the first step of a run split into parts (once, e.g. on MPI rank
+0, before the parts: `generate(f, path, sim, GenConfig(part = (start, count), ...))`).
+`cfg` must have no part and no resume.
+"""
+function generate_prepare(path::AbstractString, sim::Simulator, cfg::GenConfig)
+    check_version()
+    st = with_handle(sim, "Simulator") do sim_h
+        with_handle(cfg, "GenConfig") do config
+            ccall((:ume_generate_prepare, libumedata()), Cint, (Cstring, Ptr{Cvoid}, Ptr{Cvoid}), path, sim_h, config)
+        end
+    end
+    check(st)
+    return nothing
+end
+
+"""
+    generate_finish(path, sim, cfg)
+
+The last step of a run split into parts, once, after every part returned
+(ume_generate_finish): records the rejections of all parts, computes the splits and
+writes the final manifest.
+"""
+function generate_finish(path::AbstractString, sim::Simulator, cfg::GenConfig)
+    check_version()
+    st = with_handle(sim, "Simulator") do sim_h
+        with_handle(cfg, "GenConfig") do config
+            ccall((:ume_generate_finish, libumedata()), Cint, (Cstring, Ptr{Cvoid}, Ptr{Cvoid}), path, sim_h, config)
+        end
+    end
+    check(st)
+    return nothing
 end
 
 end # module UmeData

@@ -3,6 +3,7 @@
 # (CI has no Julia: tests/python/test_julia_ctypes.py replays these calls through ctypes.)
 using Test
 using UmeData
+import Random
 
 const T, H, NP, NS, NO = 20, 4, 3, 2, 3
 
@@ -78,4 +79,48 @@ end
             @test_throws DimensionMismatch read_samples!(r, 0, bad...)
         end
     end
+
+    # the engine (issue 13): f through the @cfunction trampoline, on the engine's threads
+    sim = Simulator("lab", "1.0"; T = 5, H = 3, params = [("a", 0.0, 1.0), ("b", -1.0, 1.0, 0.5, "m")],
+                    shocks = [("e1", 1.0), ("e2", 0.5)], obs = ["x", "y", "z"], reject_reasons = [:odd])
+    @test_throws UmeError add_param!(sim, "a", 0.0, 1.0)   # repeated name
+    if VERSION < UmeData.GENERATE_MIN_JULIA
+        mktempdir() do dir
+            @test_throws ErrorException generate((a...) -> nothing, joinpath(dir, "g.zarr"), sim, GenConfig(samples = 8))
+        end
+    else
+        mktempdir() do dir
+            path = joinpath(dir, "g.zarr")
+            rejected = Threads.Atomic{Int}(0)
+            s = generate(path, sim, GenConfig(samples = 8, threads = 2)) do i, theta, rng, traj, irfs, shocks
+                @assert size(traj) == (5, 3) && size(irfs) == (2, 4, 3) && size(shocks) == (5, 2)
+                if theta[1] > 0.9
+                    Threads.atomic_add!(rejected, 1)
+                    return :odd
+                end
+                Random.randn!(rng, shocks)
+                traj .= i .+ (1:5) .+ 10 .* (0:2)'
+                irfs[2, 4, 3] = Random.rand(rng)
+                return nothing
+            end
+            @test s.written == 8 && s.samples_written == 8 && !s.stopped
+            @test s.rejections[:odd] == rejected[] == s.rejected
+            Reader(path, "lab") do r
+                theta, traj, irfs, shocks = read_sample(r, 3)
+                @test traj == 3 .+ (1:5) .+ 10 .* (0:2)'
+                @test all(!iszero, shocks) && 0 <= irfs[2, 4, 3] < 1
+            end
+            # f's exception: the run aborts, the original exception is rethrown, resumable
+            err = DomainError(2, "model")
+            @test_throws DomainError generate((i, a...) -> i == 2 ? throw(err) : nothing, joinpath(dir, "e.zarr"),
+                                              sim, GenConfig(samples = 8, threads = 1))
+            s = generate((a...) -> nothing, joinpath(dir, "e.zarr"), sim, GenConfig(resume = true))
+            @test s.samples_written == 8
+            @test_throws ArgumentError generate((a...) -> -1, joinpath(dir, "b.zarr"), sim, GenConfig(samples = 8))
+            s = generate((a...) -> nothing, joinpath(dir, "p.zarr"), sim, GenConfig(samples = 8);
+                         progress = (done, total, rate) -> done >= 3)
+            @test s.stopped && s.written < 8
+        end
+    end
+    close(sim)
 end
