@@ -4,7 +4,7 @@
 ! version, description and seed, so that its dataset must equal, value for value, the one
 ! `umedata generate --sim libar1.so` writes (CTest fortran_engine_matches_plugin).
 !
-!   fortran_engine OUT.zarr N [THREADS=2]
+!   fortran_engine OUT.zarr N [THREADS=2] [DESIGN=uniform|sobol]
 module ar1_model
   use, intrinsic :: iso_c_binding
   use umedata, only: UME_OK, ume_rng_fill_normal
@@ -54,11 +54,11 @@ program fortran_engine
   type(c_ptr) :: sim, cfg
   character(len=4096) :: out, arg
   integer(c_int64_t) :: n
-  integer(c_int32_t) :: threads
+  integer(c_int32_t) :: threads, design
   integer :: st
 
   if (command_argument_count() < 2) then
-    write (*, '(a)') 'usage: fortran_engine OUT.zarr N [THREADS=2]'
+    write (*, '(a)') 'usage: fortran_engine OUT.zarr N [THREADS=2] [DESIGN=uniform|sobol]'
     error stop 2
   end if
   call get_command_argument(1, out)
@@ -68,6 +68,11 @@ program fortran_engine
   if (command_argument_count() >= 3) then
     call get_command_argument(3, arg)
     read (arg, *) threads
+  end if
+  design = UME_DESIGN_UNIFORM
+  if (command_argument_count() >= 4) then
+    call get_command_argument(4, arg)
+    if (trim(arg) == 'sobol') design = UME_DESIGN_SOBOL
   end if
 
   call check(ume_sim_new('ar1'//c_null_char, '1.0'//c_null_char, int(NT, c_int32_t), &
@@ -84,6 +89,7 @@ program fortran_engine
   call check(ume_gen_config_set_seed(cfg, 42_c_int64_t), 'set_seed')
   call check(ume_gen_config_set_samples(cfg, n), 'set_samples')
   call check(ume_gen_config_set_threads(cfg, threads), 'set_threads')
+  call check(ume_gen_config_set_design(cfg, design), 'set_design')
   st = ume_generate(trim(out)//c_null_char, sim, cfg, c_funloc(simulate), c_null_ptr, &
                     c_null_funptr, c_null_ptr, c_null_ptr)
   call check(st, 'ume_generate')

@@ -107,6 +107,13 @@ enum class Codec : std::uint32_t {
   None = UME_CODEC_NONE,
 };
 
+/// How the generation engine draws theta (GenConfig::design); a table is set with
+/// GenConfig::theta_table.
+enum class Design : std::uint32_t {
+  Uniform = UME_DESIGN_UNIFORM,  ///< uniform within the bounds, per sample's stream (default)
+  Sobol = UME_DESIGN_SOBOL,      ///< point i of an Owen-scrambled Sobol sequence for sample i
+};
+
 /// A failed umedata call: the status and the library's message.
 class Error : public std::runtime_error {
  public:
@@ -1123,6 +1130,10 @@ class GenConfig {
   GenConfig &split(double train, double val, double test, std::uint64_t split_seed) & {
     return call(ume_gen_config_set_split(h_, train, val, test, split_seed));
   }
+  /// How theta is drawn: Design::Uniform (default) or Design::Sobol (replaces a table).
+  GenConfig &design(Design d) & {
+    return call(ume_gen_config_set_design(h_, static_cast<std::uint32_t>(d)));
+  }
   /// Theta from a table (n_samples x n_params, row-major; copied); empty = uniform design.
   GenConfig &theta_table(const std::vector<double> &values) & {
     return call(ume_gen_config_set_theta_table(h_, values.empty() ? nullptr : values.data(),
@@ -1144,6 +1155,7 @@ class GenConfig {
   GenConfig &&split(double tr, double va, double te, std::uint64_t s) && {
     return std::move(split(tr, va, te, s));
   }
+  GenConfig &&design(Design d) && { return std::move(design(d)); }
   GenConfig &&theta_table(const std::vector<double> &v) && { return std::move(theta_table(v)); }
   GenConfig &&writer_config(const Config &c) && { return std::move(writer_config(c)); }
 

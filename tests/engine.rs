@@ -447,3 +447,193 @@ fn bad_descriptions_are_refused() {
     assert!(e.message().contains("no observables"), "{}", e.message());
     assert!(s.set_reject_reason(0, "x").is_err());
 }
+
+fn sobol_opts(threads: usize) -> GenerateOptions {
+    GenerateOptions {
+        design: Design::Sobol,
+        ..opts(threads)
+    }
+}
+
+/// The Sobol design: byte-identical for 1, 2 and 8 threads, after a stop and a resume, and
+/// split into parts; theta within the bounds and not the uniform design's.
+#[test]
+fn sobol_same_bytes_for_threads_resume_and_parts() {
+    let sim = ar1();
+    let dirs: Vec<PathBuf> = [1, 2, 8]
+        .iter()
+        .map(|k| tmp(&format!("sobol{k}")))
+        .collect();
+    for (k, d) in [1, 2, 8].iter().zip(&dirs) {
+        let r = engine::generate(d, &sim, &ar1_sim, &sobol_opts(*k), None).unwrap();
+        assert_eq!((r.written, r.missing), (N, 0));
+    }
+    assert_same(&dirs[0], &dirs[1]);
+    assert_same(&dirs[0], &dirs[2]);
+    let d0 = draws(&dirs[0]);
+    assert_eq!(d0, draws(&dirs[2]));
+    assert!(d0["rejected"]["explosive"].as_u64().unwrap() > 0, "{d0}");
+    // The manifest records the design with its formula.
+    let m = Manifest::load(&dirs[0]).unwrap();
+    let rec = &m.config.unwrap()["engine"]["design"];
+    assert_eq!(rec, &Design::Sobol.to_json());
+    assert_eq!(rec["kind"], "sobol");
+    assert_eq!(rec["max_dimension"], 1024);
+    assert_eq!(Design::from_json(rec).unwrap(), Design::Sobol);
+    // Stopped, then resumed on other threads.
+    let cut = tmp("sobol_cut");
+    let mut stop_at_100 = |p: Progress| p.done >= 100;
+    let r = engine::generate(&cut, &sim, &ar1_sim, &sobol_opts(2), Some(&mut stop_at_100)).unwrap();
+    assert!(r.stopped && r.written < N, "{r:?}");
+    let resumed = GenerateOptions {
+        resume: true,
+        n_samples: 0,
+        ..sobol_opts(8)
+    };
+    engine::generate(&cut, &sim, &ar1_sim, &resumed, None).unwrap();
+    assert_same(&dirs[0], &cut);
+    assert_eq!(draws(&dirs[0]), draws(&cut));
+    // Parts in shuffled order.
+    let parts = tmp("sobol_parts");
+    engine::prepare(&parts, &sim, &sobol_opts(1)).unwrap();
+    for (start, count, k) in [(192, N - 192, 2), (0, 96, 1), (96, 96, 8)] {
+        let o = GenerateOptions {
+            part: Some((start, count)),
+            ..sobol_opts(k)
+        };
+        engine::generate(&parts, &sim, &ar1_sim, &o, None).unwrap();
+    }
+    engine::finish(&parts, &sim, &sobol_opts(1)).unwrap();
+    assert_same(&dirs[0], &parts);
+    // Within the bounds (rho < 0.8 accepted, sigma in [0.2, 1]) and not the uniform draws.
+    let th = theta(&dirs[0], 0, N);
+    for p in th.chunks(2) {
+        assert!(
+            (0.0..=0.8).contains(&p[0]) && (0.2..=1.0).contains(&p[1]),
+            "{p:?}"
+        );
+    }
+    let uni = tmp("sobol_vs_uniform");
+    engine::generate(&uni, &sim, &ar1_sim, &opts(1), None).unwrap();
+    assert_ne!(th, theta(&uni, 0, N));
+    for d in dirs.iter().chain([&cut, &parts, &uni]) {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+/// A rejected Sobol draw of sample i is redrawn as point i of the copy scrambled with
+/// (seed, attempt); the simulator's stream is SampleRng(seed, i) from its first value; the
+/// first 2^m accepted-at-once samples keep the design's stratification.
+#[test]
+fn sobol_redraws_as_documented() {
+    let sim = ar1();
+    let attempts = std::sync::Mutex::new(Vec::new());
+    let recording =
+        |i: u64, th: &[f64], r: &mut SampleRng, a: &mut [f64], b: &mut [f64], c: &mut [f64]| {
+            let first = r.clone().next_u64();
+            let out = ar1_sim(i, th, r, a, b, c)?;
+            attempts.lock().unwrap().push((i, th.to_vec(), first, out));
+            Ok(out)
+        };
+    let d = tmp("sobol_redraw");
+    engine::generate(&d, &sim, &recording, &sobol_opts(2), None).unwrap();
+    let stored = theta(&d, 0, N);
+    let mut log = attempts.into_inner().unwrap();
+    log.sort_by_key(|(i, ..)| *i); // stable: attempts of one sample stay in order
+    let mut redrawn = 0;
+    for i in 0..N {
+        let mine: Vec<_> = log.iter().filter(|(j, ..)| *j == i).collect();
+        for (a, (_, th, first, out)) in mine.iter().enumerate() {
+            let want = [
+                engine::sobol::point(7, a as u32, i, 0).unwrap(),
+                0.1 + 0.9 * engine::sobol::point(7, a as u32, i, 1).unwrap(),
+            ];
+            assert_eq!(th, &want.to_vec(), "sample {i} attempt {a}");
+            if a == 0 {
+                assert_eq!(*first, SampleRng::new(7, i).next_u64(), "sample {i}");
+            }
+            assert_eq!(*out == Outcome::Accept, a + 1 == mine.len());
+        }
+        let last = &mine.last().unwrap().1;
+        assert_eq!(
+            &stored[2 * i as usize..2 * i as usize + 2],
+            &[last[0] as f32 as f64, last[1] as f32 as f64]
+        );
+        redrawn += usize::from(mine.len() > 1);
+    }
+    assert!(redrawn > 30, "{redrawn} samples redrawn");
+    // One sample alone (validate --reproduce's path) gives the same.
+    let one = engine::simulate_sample(&sim, &ar1_sim, &Design::Sobol, 7, 0, 123).unwrap();
+    assert_eq!(
+        one.theta
+            .iter()
+            .map(|x| *x as f32 as f64)
+            .collect::<Vec<_>>(),
+        stored[246..248].to_vec()
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn sobol_limits_and_resume_with_another_design_are_refused() {
+    let sim = ar1();
+    let d = tmp("sobol_mismatch");
+    engine::generate(&d, &sim, &ar1_sim, &sobol_opts(1), None).unwrap();
+    let e = engine::generate(
+        &d,
+        &sim,
+        &ar1_sim,
+        &GenerateOptions {
+            resume: true,
+            ..opts(1)
+        },
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        e.message().contains("the design is") && e.message().contains("\"kind\":\"sobol\""),
+        "{}",
+        e.message()
+    );
+    std::fs::remove_dir_all(d).unwrap();
+    // More parameters than dimensions.
+    let mut wide = Simulator::new("wide", "1", 2, 0).unwrap();
+    for j in 0..1025 {
+        wide.add_param(&format!("p{j}"), 0.0, 1.0, 0.5, "-")
+            .unwrap();
+    }
+    wide.add_shock("eps", 1.0).unwrap();
+    wide.add_obs("y").unwrap();
+    let w = tmp("sobol_wide");
+    let e = engine::generate(&w, &wide, &ar1_sim, &sobol_opts(1), None).unwrap_err();
+    assert!(
+        e.message()
+            .contains("n_params 1025 is above the Sobol design's limit of 1024"),
+        "{}",
+        e.message()
+    );
+    assert!(!w.exists(), "a refused run leaves nothing behind");
+    // More samples than points.
+    let big = GenerateOptions {
+        n_samples: (1 << 32) + 1,
+        ..sobol_opts(1)
+    };
+    let e = engine::generate(&w, &sim, &ar1_sim, &big, None).unwrap_err();
+    assert!(
+        e.message()
+            .contains("n_samples 4294967297 is above the Sobol design's limit of 4294967296"),
+        "{}",
+        e.message()
+    );
+    assert!(!w.exists());
+    let e = engine::simulate_sample(&sim, &ar1_sim, &Design::Sobol, 7, 0, 1 << 32).unwrap_err();
+    assert!(
+        e.message().contains("sample index 4294967296"),
+        "{}",
+        e.message()
+    );
+    assert!(Design::from_name("halton")
+        .unwrap_err()
+        .message()
+        .contains("design 'halton' is not known"));
+}

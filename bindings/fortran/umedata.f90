@@ -76,6 +76,9 @@ module umedata
   integer, parameter, public :: UME_CODEC_BLOSC_ZSTD = 1
   integer, parameter, public :: UME_CODEC_ZSTD = 2
   integer, parameter, public :: UME_CODEC_NONE = 3
+  ! theta designs of the generation engine (ume_gen_config_set_design)
+  integer(c_int32_t), parameter, public :: UME_DESIGN_UNIFORM = 0
+  integer(c_int32_t), parameter, public :: UME_DESIGN_SOBOL = 1
 
   ! ---- the header this module was written against, and ume_writer_config's on/off options ---
   integer, parameter, public :: UME_VERSION_MAJOR = 0
@@ -370,7 +373,8 @@ module umedata
   public :: ume_sim_new, ume_sim_free, ume_sim_add_param, ume_sim_add_shock, ume_sim_add_obs
   public :: ume_sim_set_reject_reason, ume_gen_config_new, ume_gen_config_free
   public :: ume_gen_config_set_seed, ume_gen_config_set_samples, ume_gen_config_set_threads
-  public :: ume_gen_config_set_resume, ume_generate, ume_rng_uniform, ume_rng_normal
+  public :: ume_gen_config_set_resume, ume_gen_config_set_design, ume_generate
+  public :: ume_rng_uniform, ume_rng_normal
   public :: ume_rng_fill_normal
   interface
     function ume_sim_new(name, version, t, h, out) bind(C, name='ume_sim_new') result(st)
@@ -450,6 +454,14 @@ module umedata
       integer(c_int32_t), value :: on
       integer(c_int) :: st
     end function ume_gen_config_set_resume
+    !> design: UME_DESIGN_UNIFORM (default) or UME_DESIGN_SOBOL.
+    function ume_gen_config_set_design(config, design) &
+        bind(C, name='ume_gen_config_set_design') result(st)
+      import :: c_ptr, c_int32_t, c_int
+      type(c_ptr), value :: config
+      integer(c_int32_t), value :: design
+      integer(c_int) :: st
+    end function ume_gen_config_set_design
     !> progress and summary_out may be c_null_funptr / c_null_ptr.
     function ume_generate(path, sim, config, simulate, user, progress, progress_user, &
                           summary_out) bind(C, name='ume_generate') result(st)

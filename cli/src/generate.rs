@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
-use umedata::engine::{self, GenerateOptions, Progress, Simulate, Simulator};
+use umedata::engine::{self, Design, GenerateOptions, Progress, Simulate, Simulator};
 use umedata::manifest::Manifest;
 use umedata::reference::nk;
 use umedata::splits::SplitRule;
@@ -42,6 +42,12 @@ pub struct Args {
     /// Global seed (per-sample ChaCha20 streams derive from it).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// How theta is drawn: `uniform` within the bounds from each sample's stream, or
+    /// `sobol`, point i of an Owen-scrambled Sobol sequence for sample i (evenly spread;
+    /// at most 1024 parameters and 2^32 samples). Default: uniform; with --resume the
+    /// recorded design (another one is refused).
+    #[arg(long, value_name = "uniform|sobol")]
+    pub design: Option<String>,
     /// Simulation threads (0 = one per core); the writer uses as many compression threads.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -276,6 +282,35 @@ fn choose_resume(a: &Args, m: &Manifest) -> Result<Chosen> {
     }
 }
 
+/// The design of a new run (`--design`, default uniform).
+fn design_new(a: &Args) -> Result<Design> {
+    lib(Design::from_name(a.design.as_deref().unwrap_or("uniform"))).context("--design")
+}
+
+/// The design of a resumed run: the recorded one; `--design`, when given, must name it.
+fn design_resume(a: &Args, m: &Manifest) -> Result<Design> {
+    let recorded = m
+        .config
+        .as_ref()
+        .and_then(|c| c.pointer(&format!("/{}/design", engine::CONFIG_ENGINE_KEY)));
+    // Datasets of the engine before designs were recorded by name were drawn uniformly.
+    let design = match recorded {
+        None => Design::Uniform,
+        Some(v) => lib(Design::from_json(v)).context("--resume: config.engine.design")?,
+    };
+    if let Some(name) = &a.design {
+        let given = lib(Design::from_name(name)).context("--design")?;
+        if given != design {
+            bail!(
+                "--resume: --design is {name}, but '{}' was generated with the {} design; resume continues the first run's design (leave --design out)",
+                a.out.display(),
+                design.kind()
+            );
+        }
+    }
+    Ok(design)
+}
+
 fn provenance_dir() -> PathBuf {
     // The simulator of a built-in world is umedata itself: record the repository it was
     // built from when it is still there, else the working directory.
@@ -327,16 +362,17 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     // Bounds of the options (threads, open chunks) before any thread or file is made.
     lib(wopts.validate()).context("--threads")?;
     let t0 = Instant::now();
-    let (chosen, seed, n, rule) = if a.resume {
+    let (chosen, seed, n, rule, design) = if a.resume {
         let m =
             lib(Manifest::load(&a.out)).context("--resume needs the manifest of the first run")?;
+        let design = design_resume(a, &m)?;
         let c = choose_resume(a, &m)?;
         let rule = m
             .config
             .as_ref()
             .and_then(|c| c.get("split_rule"))
             .and_then(|r| serde_json::from_value(r.clone()).ok());
-        (c, m.rng_seeds.global, a.n.unwrap_or(0), rule)
+        (c, m.rng_seeds.global, a.n.unwrap_or(0), rule, design)
     } else {
         let n = a.n.context("-n is required (number of samples)")?;
         let rule = match &a.split_rule {
@@ -346,12 +382,14 @@ pub fn run(a: &Args) -> Result<ExitCode> {
                 SplitRule::standard(tr, va, te, a.seed)
             }
         };
-        (choose_new(a)?, a.seed, n, Some(rule))
+        let design = design_new(a)?;
+        (choose_new(a)?, a.seed, n, Some(rule), design)
     };
     let opts = GenerateOptions {
         seed,
         n_samples: n,
         threads,
+        design,
         resume: a.resume,
         split_rule: rule,
         writer: wopts,

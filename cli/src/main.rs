@@ -28,7 +28,7 @@ struct Cli {
 enum Command {
     /// Generate a dataset from a built-in reference world or a simulator plugin (in parallel,
     /// resumable, with manifest and splits).
-    Generate(generate::Args),
+    Generate(Box<generate::Args>),
     /// Print a readable summary of a dataset: worlds, shapes, codecs, sizes, splits, provenance.
     Inspect {
         /// Dataset directory.

@@ -323,6 +323,63 @@ fn indeterminate_draws_are_redrawn_and_counted() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--design sobol`: recorded in the manifest, a stopped run resumes to the dataset of one
+/// run (a resume with another design is refused), `validate --reproduce` re-draws the Sobol
+/// thetas and recounts the redraws, and the thetas are not the uniform design's.
+#[test]
+fn sobol_design_resumes_and_reproduces() {
+    let whole = tmp("sobol_whole");
+    let sobol = ["--design", "sobol", "--bounds", "phi_pi=0.2:3.5"];
+    generate(&whole, &sobol);
+    let m = Manifest::load(&whole).unwrap();
+    let design = &m.config.as_ref().unwrap()["engine"]["design"];
+    assert_eq!(design["kind"], "sobol", "{design}");
+    let part = tmp("sobol_part");
+    generate(&part, &[&sobol[..], &["--max-samples", "250"]].concat());
+    let o = run(bin()
+        .args(["generate", "--resume", "--design", "uniform", "-o"])
+        .arg(&part));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--design is uniform") && err.contains("the sobol design"),
+        "{err}"
+    );
+    let o = run(bin()
+        .args(["generate", "--resume", "--design", "sobol", "-o"])
+        .arg(&part));
+    assert!(o.status.success());
+    assert_eq!(read_all(&part), read_all(&whole));
+    let (code, out) = validate(&part, &["--reproduce", "20"]);
+    assert_eq!(code, 0, "{out}");
+    let l = line(&out, "nk: reproduce 20");
+    assert!(l.starts_with("PASS") && l.contains("sobol design"), "{l}");
+    let n = m.config.as_ref().unwrap()["engine"]["theta_draws"]["rejected"]["indeterminate"]
+        .as_u64()
+        .unwrap();
+    assert!(n > 0);
+    let l = line(&out, "nk: theta redraw counts");
+    assert!(
+        l.starts_with("PASS") && l.contains(&format!("{n} indeterminate")),
+        "{l}"
+    );
+    // The uniform design draws other thetas.
+    let uniform = tmp("sobol_uniform");
+    generate(&uniform, &["--bounds", "phi_pi=0.2:3.5"]);
+    assert_ne!(read_all(&uniform)[0], read_all(&whole)[0]);
+    // An unknown design is refused before anything is written.
+    let bad = tmp("sobol_bad");
+    let o = run(bin()
+        .args(["generate", "-n", "10", "--design", "halton", "-o"])
+        .arg(&bad));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("design 'halton' is not known"));
+    assert!(!bad.exists());
+    for d in [whole, part, uniform] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
 #[test]
 fn bad_arguments_are_reported() {
     let dir = tmp("bad");
@@ -639,5 +696,29 @@ fn plugin_generates_reproduces_and_a_changed_plugin_fails() {
         .arg(&out));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("a changed simulator"));
+
+    // The Sobol design through the plugin: re-simulated by validate --reproduce.
+    let sob = dir.join("sobol.zarr");
+    let o = run(bin()
+        .args(["generate", "--sim"])
+        .arg(&lib)
+        .args([
+            "-n",
+            "500",
+            "--chunk-samples",
+            "100",
+            "--design",
+            "sobol",
+            "-o",
+        ])
+        .arg(&sob));
+    assert!(o.status.success());
+    let (code, text) = validate(&sob, &["--reproduce", "50"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        line(&text, "ar1: reproduce 50").contains("50 samples re-simulated")
+            && text.contains("sobol design"),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

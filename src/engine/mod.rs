@@ -4,11 +4,14 @@
 //! ([`Simulate`]); [`generate`] then, for every sample of the range asked for:
 //!
 //! - draws theta from the sample's own stream [`SampleRng::new`]`(seed, i)` (uniform within
-//!   the bounds, [`Design::Uniform`]) or takes row `i` of a table ([`Design::Table`]);
-//! - hands the callback the same generator for its shocks, so sample `i` is a function of
-//!   `(seed, i)` alone, whatever the thread count, order, parts or kill/resume history;
-//! - redraws a theta the callback rejects ([`Outcome::Reject`]) from the same stream,
-//!   counting rejections per reason code, and gives up after
+//!   the bounds, [`Design::Uniform`], the default), as point `i` of a scrambled Sobol
+//!   sequence ([`Design::Sobol`], computed from `(seed, i)` alone, see [`sobol`]) or takes
+//!   row `i` of a table ([`Design::Table`]);
+//! - hands the callback the sample's generator for its shocks, so sample `i` is a function
+//!   of `(seed, i)` alone, whatever the thread count, order, parts or kill/resume history;
+//! - redraws a theta the callback rejects ([`Outcome::Reject`]) (uniform: from the same
+//!   stream; Sobol: point `i` of the next independently scrambled copy), counting
+//!   rejections per reason code, and gives up after
 //!   [`GenerateOptions::max_attempts`] attempts ([`MAX_ATTEMPTS_DEFAULT`]) with an error
 //!   naming the sample;
 //! - runs on K threads and writes through [`Writer`]; skips what is already stored (resume,
@@ -21,11 +24,17 @@
 //! rng = SampleRng(seed, i)
 //! for attempt in 0..max_attempts:
 //!     theta[j] = lo_j + (hi_j - lo_j) * rng.uniform()   for j in parameter order   (Uniform)
+//!     theta[j] = lo_j + (hi_j - lo_j) * u_j             u = sobol point i of copy
+//!                                  scrambled by (seed, attempt); rng not used  (Sobol)
 //!     theta    = table row i                                                      (Table)
 //!     trajectories, irfs, shocks = 0
 //!     outcome = simulate(i, theta, rng, trajectories, irfs, shocks)   # same rng, continued
 //!     Accept -> stored;  Reject(code) -> counted, next attempt (a table row cannot be redrawn: error)
 //! ```
+//! With the Sobol and table designs the callback's stream is `SampleRng(seed, i)` from its
+//! first value (the design draws nothing from it); with the uniform design it comes after
+//! the `n_params` uniforms of theta. The Sobol formula, its limits (1024 parameters, 2^32
+//! samples) and what redraws do to its balance: [`sobol`].
 //!
 //! # Parts (MPI ranks, array tasks)
 //! [`prepare`] creates the world and the manifest once; each process runs [`generate`]
@@ -43,6 +52,7 @@
 
 mod design;
 mod run;
+pub mod sobol;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -572,6 +582,7 @@ pub fn simulate_sample(
         ..GenerateOptions::default()
     };
     let desc = sim.desc(i.saturating_add(1));
+    design.check_point(i, desc.n_params)?;
     if let Design::Table(rows) = design {
         let p = sim.params.len() as u128;
         if (rows.len() as u128) < (u128::from(i) + 1) * p {

@@ -74,9 +74,15 @@ impl Job<'_> {
     pub(super) fn sample(&self, i: u64, b: &mut Buffers) -> Result<BTreeMap<u32, u64>> {
         let mut rng = SampleRng::new(self.seed, i);
         let mut mine: BTreeMap<u32, u64> = BTreeMap::new();
-        for _ in 0..self.max_attempts {
-            self.design
-                .draw(i, &self.sim.params, &mut rng, &mut b.theta);
+        for attempt in 0..self.max_attempts {
+            self.design.draw(
+                self.seed,
+                i,
+                attempt,
+                &self.sim.params,
+                &mut rng,
+                &mut b.theta,
+            );
             b.traj.fill(0.0);
             b.irfs.fill(0.0);
             b.shocks.fill(0.0);

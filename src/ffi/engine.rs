@@ -50,10 +50,11 @@ pub struct ume_gen_summary {
 /// threads, several at once (`user` must be safe to use concurrently, or the run single
 /// threaded). `sample` is the index; `theta` (n_params) is this attempt's draw; `rng` is the
 /// sample's own generator `ume_rng_new(seed, sample)`, already advanced past the theta
-/// draws, to draw the shocks from (use it only during the call; do not free it);
+/// draws of the uniform design (the Sobol design and a table draw nothing from it), to
+/// draw the shocks from (use it only during the call; do not free it);
 /// `traj` (T × n_obs), `irfs` (n_shocks × (H+1) × n_obs) and `shocks` (T × n_shocks) are
 /// row-major, zero on entry, and are what gets stored. Return 0 to accept the sample, a
-/// reason code > 0 to reject this theta (it is counted and redrawn from the same stream),
+/// reason code > 0 to reject this theta (it is counted and redrawn by the design),
 /// a value < 0 to abort the whole run with an error (what was stored stays, resumable).
 pub type ume_simulate_fn = Option<
     unsafe extern "C" fn(
@@ -382,6 +383,28 @@ pub unsafe extern "C" fn ume_gen_config_set_split(
     }
 }
 
+/// How theta is drawn: `UME_DESIGN_UNIFORM` (0, the default: uniform within the bounds
+/// from each sample's stream) or `UME_DESIGN_SOBOL` (1: point i of an Owen-scrambled Sobol
+/// sequence for sample i, computed from (seed, i) alone, so threads, parts and resume give
+/// the same dataset; a rejected draw is redrawn from an independently scrambled copy; the
+/// simulator's `rng` is then `ume_rng_new(seed, i)` untouched by the design; at most 1024
+/// parameters and 2^32 samples, checked by `ume_generate`). Replaces a theta table set
+/// before. The exact formula is in the README and the manifest. Errors:
+/// UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT (another value; the config is unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn ume_gen_config_set_design(
+    config: *mut ume_gen_config,
+    design: u32,
+) -> ume_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        update_cfg("ume_gen_config_set_design", config, |o| {
+            o.design = super::flags::design(design)?;
+            Ok(())
+        })
+    }
+}
+
 /// Theta from a table instead of uniform draws: `values` holds n_samples × n_params
 /// numbers, row-major (row i = theta of sample i), copied now (NULL with n_values 0 goes
 /// back to the uniform design). Its size and values are checked by `ume_generate`; a
@@ -518,8 +541,9 @@ unsafe impl Send for CProgress {}
 /// (`ume_gen_config_set_part`). Sample i is a function of (seed, i) alone: the same seed
 /// gives byte-identical arrays for any thread count, any stop/resume history and any
 /// split into parts. Theta is drawn per attempt from `ume_rng_new(seed, i)` as
-/// `lo + (hi - lo) * uniform` in parameter order (or taken from the theta table), then the
-/// callback continues the same stream; a rejected theta is redrawn from it, up to
+/// `lo + (hi - lo) * uniform` in parameter order (or is point i of the Sobol design, see
+/// `ume_gen_config_set_design`, or is taken from the theta table), then the
+/// callback continues the same stream; a rejected theta is redrawn, up to
 /// max_attempts (default 1000) attempts, then the run fails naming the sample.
 /// `simulate` and `progress` are called from the engine's threads (see their typedefs);
 /// `progress` may be NULL. `summary_out` may be NULL; otherwise `*summary_out` receives a

@@ -1,8 +1,10 @@
-//! The C flag values (`UME_LAYOUT_*`, `UME_CODEC_*`, `UME_SEED_*`, 0/1 options) and their
+//! The C flag values (`UME_LAYOUT_*`, `UME_CODEC_*`, `UME_SEED_*`, `UME_DESIGN_*`, 0/1
+//! options) and their
 //! conversion to the core's enums. The core never sees a C integer flag: every flag is
 //! parsed here, once, with a message that names the accepted values.
 
 use crate::convert::Layout;
+use crate::engine::Design;
 use crate::error::{Error, Result};
 use crate::seeds::SeedDerivation;
 use crate::storage::codec::Codec;
@@ -20,6 +22,12 @@ pub const UME_CODEC_BLOSC_ZSTD: u32 = 1;
 pub const UME_CODEC_ZSTD: u32 = 2;
 /// No compression.
 pub const UME_CODEC_NONE: u32 = 3;
+
+/// Theta drawn uniformly within the bounds from each sample's stream (the default).
+pub const UME_DESIGN_UNIFORM: u32 = 0;
+/// Theta from an Owen-scrambled Sobol sequence, point i for sample i (at most 1024
+/// parameters and 2^32 samples).
+pub const UME_DESIGN_SOBOL: u32 = 1;
 
 /// The layout for a C flag value (`UME_LAYOUT_C` = 1, `UME_LAYOUT_F` = 2).
 pub(crate) fn layout(flag: u32) -> Result<Layout> {
@@ -55,6 +63,18 @@ pub(crate) fn derivation(flag: u32) -> Result<SeedDerivation> {
     })
 }
 
+/// The theta design for a C flag value (`UME_DESIGN_*`; a table is set with its values by
+/// `ume_gen_config_set_theta_table`).
+pub(crate) fn design(flag: u32) -> Result<Design> {
+    match flag {
+        UME_DESIGN_UNIFORM => Ok(Design::Uniform),
+        UME_DESIGN_SOBOL => Ok(Design::Sobol),
+        other => Err(Error::invalid(format!(
+            "design {other} is not valid (expected 0 = UME_DESIGN_UNIFORM or 1 = UME_DESIGN_SOBOL; a table is set by ume_gen_config_set_theta_table)"
+        ))),
+    }
+}
+
 /// A 0/1 option flag named `name`.
 pub(crate) fn boolean(v: u8, name: &str) -> Result<bool> {
     match v {
@@ -86,6 +106,12 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("codec 9 is not valid"));
+        assert_eq!(design(0).unwrap(), Design::Uniform);
+        assert_eq!(design(1).unwrap(), Design::Sobol);
+        assert!(design(2)
+            .unwrap_err()
+            .message()
+            .contains("design 2 is not valid"));
         assert_eq!(derivation(2).unwrap(), SeedDerivation::ChaCha20);
         assert!(derivation(3).is_err());
         assert!(boolean(1, "x").unwrap());

@@ -44,6 +44,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
+use crate::engine::Design;
 use crate::error::{Error, ErrorKind, Result};
 use crate::seeds::SampleRng;
 use crate::world::WorldDesc;
@@ -676,9 +677,63 @@ impl Config {
         Ok(self.draw_theta(&mut rng)?.1)
     }
 
+    /// Theta-draw rejections of sample `i` when the engine draws theta with `design`
+    /// (uniform: the same as [`Config::rejections`]; a table is refused: its rows are not
+    /// redrawn). Cheap: theta draws and solves only.
+    pub fn rejections_in(&self, design: &Design, global_seed: u64, i: u64) -> Result<Rejections> {
+        let params = self.simulator()?.params;
+        self.design_rejections(design, &params, global_seed, i)
+    }
+
+    fn design_rejections(
+        &self,
+        design: &Design,
+        params: &[crate::engine::Param],
+        global_seed: u64,
+        i: u64,
+    ) -> Result<Rejections> {
+        if let Design::Table(_) = design {
+            return Err(Error::invalid(
+                "a theta table has no redraws to count (a rejected row is an error)",
+            ));
+        }
+        design.check_point(i, params.len() as u32)?;
+        let mut rng = SampleRng::new(global_seed, i);
+        let mut rejected = Rejections::default();
+        let mut theta = [0.0; 8];
+        for attempt in 0..MAX_ATTEMPTS {
+            design.draw(global_seed, i, attempt, params, &mut rng, &mut theta);
+            let p = Params::from_theta(&theta)?;
+            match solve(&p, self.kappa, self.sigma_u) {
+                Ok(_) => return Ok(rejected),
+                Err(SolveError::Indeterminate { .. }) => rejected.indeterminate += 1,
+                Err(_) => rejected.other += 1,
+            }
+        }
+        Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "sample {i}: no determinate draw in {MAX_ATTEMPTS} attempts ({} indeterminate, {} without a stable solution); narrow the bounds",
+                rejected.indeterminate, rejected.other
+            ),
+        ))
+    }
+
     /// Theta-draw rejections summed over samples `0..n` on `threads` threads (0 = one per
     /// core); cheap: theta draws and solves only. Fails with the first sample's error.
     pub fn count_rejections(&self, global_seed: u64, n: u64, threads: usize) -> Result<Rejections> {
+        self.count_rejections_in(&Design::Uniform, global_seed, n, threads)
+    }
+
+    /// [`Config::count_rejections`] when the engine draws theta with `design`.
+    pub fn count_rejections_in(
+        &self,
+        design: &Design,
+        global_seed: u64,
+        n: u64,
+        threads: usize,
+    ) -> Result<Rejections> {
+        let params = self.simulator()?.params;
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
@@ -697,7 +752,7 @@ impl Config {
                             break;
                         }
                         for i in start..(start + 4096).min(n) {
-                            match self.rejections(global_seed, i) {
+                            match self.design_rejections(design, &params, global_seed, i) {
                                 Ok(r) => mine.add(r),
                                 Err(e) => {
                                     *err.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
@@ -826,6 +881,57 @@ mod tests {
         let direct = [1.0, 0.0, 0.0];
         h[2] = [0, 1, 2].map(|j| p.phi_pi * h[1][j] + p.phi_y * h[0][j] + direct[j]);
         h
+    }
+
+    /// With the Sobol design, the engine's rejection counts are what `rejections_in`
+    /// recounts (what `validate --reproduce` checks), and every stored theta is the first
+    /// determinate attempt's Sobol point.
+    #[test]
+    fn sobol_rejections_are_recounted_exactly() {
+        use crate::engine::{self, Design, GenerateOptions};
+        let mut cfg = Config {
+            t: 8,
+            h: 3,
+            ..Config::default()
+        };
+        cfg.bounds[2] = [0.5, 3.5]; // phi_pi below 1: indeterminate draws to redraw
+        let sim = cfg.simulator().unwrap();
+        let dir = std::env::temp_dir().join(format!("ume_nk_sobol_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let n = 128;
+        let opts = GenerateOptions {
+            seed: 9,
+            n_samples: n,
+            threads: 2,
+            design: Design::Sobol,
+            max_attempts: MAX_ATTEMPTS,
+            ..GenerateOptions::default()
+        };
+        let f =
+            |_: u64, th: &[f64], r: &mut SampleRng, a: &mut [f64], b: &mut [f64], c: &mut [f64]| {
+                cfg.simulate_attempt(th, r, a, b, c)
+            };
+        let rep = engine::generate(&dir, &sim, &f, &opts, None).unwrap();
+        let rej = cfg.count_rejections_in(&Design::Sobol, 9, n, 1).unwrap();
+        assert!(rej.indeterminate > 0, "the test should exercise redraws");
+        assert_eq!(
+            rep.rejections.get(&REJECT_INDETERMINATE).copied(),
+            Some(rej.indeterminate)
+        );
+        let uniform = cfg.count_rejections(9, n, 1).unwrap();
+        assert_ne!(rej, uniform, "the Sobol draws are not the uniform ones");
+        for i in [0, 5, 77] {
+            let one = cfg.rejections_in(&Design::Sobol, 9, i).unwrap();
+            let s = engine::simulate_sample(&sim, &f, &Design::Sobol, 9, MAX_ATTEMPTS, i).unwrap();
+            assert_eq!(
+                one.indeterminate + one.other,
+                s.rejections.values().sum::<u64>()
+            );
+        }
+        assert!(cfg
+            .rejections_in(&Design::table(vec![0.0; 8]), 9, 0)
+            .is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

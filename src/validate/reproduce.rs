@@ -19,6 +19,8 @@ struct Source<'a> {
     sim: Simulator,
     simulate: Box<dyn Simulate + 'a>,
     max_attempts: u32,
+    /// The recorded theta design (uniform or Sobol; a table cannot be re-drawn).
+    design: Design,
     /// The built-in nk configuration (its redraw counts are cheap to recount).
     nk: Option<nk::Config>,
 }
@@ -37,14 +39,17 @@ fn source<'a>(
         .and_then(|e| e.get("max_attempts"))
         .and_then(Value::as_u64)
         .and_then(|x| u32::try_from(x).ok());
-    if let Some(design) = eng.and_then(|e| e.get("design")) {
-        if design.get("kind").and_then(Value::as_str) != Some("uniform") {
+    // Datasets of the CLI before the engine record no design: they were drawn uniformly.
+    let design = match eng.and_then(|e| e.get("design")) {
+        None => Design::Uniform,
+        Some(d) if d.get("kind").and_then(Value::as_str) == Some("table") => {
             return Err((
                 Status::Skip,
-                format!("theta design {design} is not the uniform one: re-simulation needs the design's table"),
-            ));
+                format!("theta design {d} is a table: re-simulation needs the table itself"),
+            ))
         }
-    }
+        Some(d) => Design::from_json(d).map_err(|e| (Status::Fail, e.message().to_string()))?,
+    };
     let recorded_plugin = config.and_then(|c| c.get(CONFIG_PLUGIN_KEY));
     if let Some(ext) = external {
         if let (Some(rec), Some(sha)) = (recorded_plugin, &ext.sha256) {
@@ -90,6 +95,7 @@ fn source<'a>(
                       c: &mut [f64]| f.simulate(i, th, r, a, b, c),
             ),
             max_attempts: recorded_attempts.unwrap_or(0),
+            design,
             nk: None,
         });
     }
@@ -131,6 +137,7 @@ fn source<'a>(
         ),
         // Datasets of the CLI before the engine record no max_attempts: nk's own limit.
         max_attempts: recorded_attempts.unwrap_or(nk::MAX_ATTEMPTS),
+        design,
         nk: Some(cfg),
     })
 }
@@ -198,7 +205,7 @@ pub(super) fn check_reproduce(
         let sample = match engine::simulate_sample(
             &src.sim,
             src.simulate.as_ref(),
-            &Design::Uniform,
+            &src.design,
             seed,
             src.max_attempts,
             i,
@@ -255,9 +262,10 @@ pub(super) fn check_reproduce(
         name,
         if diffs.is_empty() {
             Ok(format!(
-                "{} samples re-simulated by {} from seed {seed} (ChaCha20 stream per sample) match bit for bit",
+                "{} samples re-simulated by {} from seed {seed} ({} design, ChaCha20 stream per sample) match bit for bit",
                 chosen.len(),
-                external.map_or_else(|| format!("the built-in '{id}'"), |e| format!("'{}'", e.label))
+                external.map_or_else(|| format!("the built-in '{id}'"), |e| format!("'{}'", e.label)),
+                src.design.kind()
             ))
         } else {
             Err(first(&diffs, 3))
@@ -288,7 +296,7 @@ pub(super) fn check_reproduce(
     // Only the stored samples were drawn (a stopped run): count over the mask.
     let complete = mask.iter().all(|&x| x != 0);
     let (total, err) = if complete {
-        match cfg.count_rejections(seed, d.n_samples, threads) {
+        match cfg.count_rejections_in(&src.design, seed, d.n_samples, threads) {
             Ok(t) => (t, None),
             Err(e) => (nk::Rejections::default(), Some(e.message().to_string())),
         }
@@ -296,7 +304,7 @@ pub(super) fn check_reproduce(
         let mut t = nk::Rejections::default();
         let mut err = None;
         for (i, _) in mask.iter().enumerate().filter(|(_, &x)| x != 0) {
-            match cfg.rejections(seed, i as u64) {
+            match cfg.rejections_in(&src.design, seed, i as u64) {
                 Ok(r) => t.add(r),
                 Err(e) => {
                     err = Some(e.message().to_string());
