@@ -607,6 +607,8 @@ def test_julia_declarations_match_header(jl: Binding, report):
         assert f"CODEC_{name}" in exports, f"CODEC_{name} is not exported"
     for name in ("OVERWRITE", "ALLOW_NONFINITE", "CHECKSUM", "FSYNC", "REWRITE"):
         assert jl.consts[f"CONFIG_{name}"] == jl.defines[f"UME_CONFIG_{name}"], name
+    for name in ("UNIFORM", "SOBOL"):
+        assert jl.consts[f"DESIGN_{name}"] == jl.defines[f"UME_DESIGN_{name}"], name
     assert jl.consts["VERSION_MAJOR"] == jl.defines["UME_VERSION_MAJOR"]
     assert jl.consts["VERSION_MINOR"] == jl.defines["UME_VERSION_MINOR"]
     # Options go through the growable ume_writer_config only (README, "ABI policy"): no

@@ -372,7 +372,7 @@ def replay_gen_config(jl: Binding, eng: Engine, **kw):
     check(jl, jl("ume_gen_config_new", C.byref(out)))
     env["cfg"] = out
     try:
-        for sym in ("seed", "samples", "threads", "max_attempts", "resume"):
+        for sym in ("seed", "samples", "threads", "max_attempts", "resume", "design"):
             e = dict(env, resume=int(bool(env["resume"])))
             check(jl, jl.call_with(f"ume_gen_config_set_{sym}", e))
         if env["part"] is not None:
@@ -669,6 +669,27 @@ def test_julia_engine_ar1_matches_plugin(jl, eng, tmp_path, plugin_dataset, repo
     report(f"julia engine: {AR1_N} AR(1) samples generated through the replayed @cfunction trampoline "
            f"(2 threads, {s['rejected']} draws rejected by name or code) equal the C plugin's "
            f"`umedata generate --sim libar1.so`: {text.strip().splitlines()[-1][:120]}")  # fmt: skip
+
+
+def test_julia_engine_sobol_design_matches_plugin(jl, eng, tmp_path, report):
+    """GenConfig(design = DESIGN_SOBOL) (replayed) stores what `umedata generate --sim
+    libar1.so --design sobol` stores, value for value, and differs from the uniform design."""
+    plugin = tmp_path / "c_sobol.zarr"
+    cmd = [str(tool("umedata")), "generate", "--sim", str(tool("libar1.so")), "-n", str(AR1_N),
+           "--threads", "1", "--design", "sobol", "-o", str(plugin)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = tmp_path / "julia_sobol.zarr"
+    s = replay_generate(jl, eng, out, AR1, ar1_f, samples=AR1_N, threads=2, design=jl.consts["DESIGN_SOBOL"])
+    assert s["written"] == AR1_N, s
+    text = compare(out, plugin, "ar1")
+    uniform = tmp_path / "julia_uniform.zarr"
+    replay_generate(jl, eng, uniform, AR1, ar1_f, samples=AR1_N, threads=1)
+    a = read_world(out, "ar1", AR1_N, len(AR1["params"]))["theta"]
+    b = read_world(uniform, "ar1", AR1_N, len(AR1["params"]))["theta"]
+    assert not np.array_equal(a, b), "the Sobol design stored the uniform design's theta"
+    report(f"julia engine: GenConfig(design = DESIGN_SOBOL) equals `generate --design sobol`: "
+           f"{text.strip().splitlines()[-1][:100]}")
 
 
 def test_julia_engine_axis_order(jl, eng, tmp_path, report):

@@ -50,7 +50,7 @@ export Writer, Reader, UmeError, write_sample!, finish!, read_sample, read_sampl
        read_samples!, samples_written, is_written, world_shape, version, check_version,
        LAYOUT_C, LAYOUT_F, CODEC_BLOSC_LZ4, CODEC_BLOSC_ZSTD, CODEC_ZSTD, CODEC_NONE,
        Simulator, add_param!, add_shock!, add_obs!, set_reject_reason!, GenConfig, GenSummary,
-       RngRef, generate, generate_prepare, generate_finish
+       RngRef, generate, generate_prepare, generate_finish, DESIGN_UNIFORM, DESIGN_SOBOL
 
 const UME_OK = Cint(0)
 const LAYOUT_C = UInt32(1)   # UME_LAYOUT_C
@@ -59,6 +59,9 @@ const CODEC_BLOSC_LZ4 = UInt32(0)
 const CODEC_BLOSC_ZSTD = UInt32(1)
 const CODEC_ZSTD = UInt32(2)
 const CODEC_NONE = UInt32(3)
+# How the engine draws theta (UME_DESIGN_*), GenConfig's `design`.
+const DESIGN_UNIFORM = UInt32(0)
+const DESIGN_SOBOL = UInt32(1)
 # The header this package was written against (UME_VERSION_MAJOR/MINOR).
 const VERSION_MAJOR = UInt32(0)
 const VERSION_MINOR = UInt32(3)
@@ -767,7 +770,8 @@ end
 
 """
     GenConfig(; seed = 42, samples = 0, threads = 1, max_attempts = 0, part = nothing,
-              resume = false, split = nothing, theta_table = nothing, writer = nothing)
+              resume = false, split = nothing, theta_table = nothing, writer = nothing,
+              design = 0)
 
 How to generate (ume_gen_config_new, then every ume_gen_config_set_* asked for; each
 checks its value at once: UmeError, and the config is released):
@@ -786,6 +790,9 @@ checks its value at once: UmeError, and the config is released):
 - `theta_table`: a matrix with one row per sample, `theta_table[i + 1, :]` the theta of
   sample i (n_samples × n_params), instead of uniform draws (copied now; passed to C
   row-major).
+- `design`: how theta is drawn when there is no table: `DESIGN_UNIFORM` (0, the default:
+  uniform within the bounds from each sample's stream) or `DESIGN_SOBOL` (point i of an
+  Owen-scrambled Sobol sequence, ume_gen_config_set_design).
 - `writer`: storage options as a NamedTuple of [`Writer`](@ref)'s option keywords, e.g.
   `(chunk_samples = 512, codec = CODEC_ZSTD)`; the others keep their defaults.
 
@@ -797,7 +804,8 @@ mutable struct GenConfig
 
     function GenConfig(; seed::Integer = 42, samples::Integer = 0, threads::Integer = 1,
                        max_attempts::Integer = 0, part = nothing, resume::Bool = false,
-                       split = nothing, theta_table = nothing, writer = nothing)
+                       split = nothing, theta_table = nothing, writer = nothing,
+                       design::Integer = 0)
         check_version()
         out = Ref{Ptr{Cvoid}}(C_NULL)
         check(ccall((:ume_gen_config_new, libumedata()), Cint, (Ref{Ptr{Cvoid}},), out))
@@ -810,6 +818,7 @@ mutable struct GenConfig
             check(ccall((:ume_gen_config_set_threads, libumedata()), Cint, (Ptr{Cvoid}, UInt32), cfg, threads))
             check(ccall((:ume_gen_config_set_max_attempts, libumedata()), Cint, (Ptr{Cvoid}, UInt32), cfg, max_attempts))
             check(ccall((:ume_gen_config_set_resume, libumedata()), Cint, (Ptr{Cvoid}, Int32), cfg, resume))
+            check(ccall((:ume_gen_config_set_design, libumedata()), Cint, (Ptr{Cvoid}, UInt32), cfg, design))
             if part !== nothing
                 start, count = part
                 check(ccall((:ume_gen_config_set_part, libumedata()), Cint, (Ptr{Cvoid}, UInt64, UInt64), cfg, start, count))
