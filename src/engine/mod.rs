@@ -502,11 +502,12 @@ pub fn generate(
     };
     let outcome = run::run(&job, &writer, &todo, progress);
     // Whatever happened, what was simulated is stored and the claims released; the
-    // rejections of the stored samples are recorded once the store worked.
+    // rejections of the stored samples are recorded once the store worked, and the
+    // manifest (of a whole-world run) then agrees with the arrays, as after a stop.
     let summary = writer.finalize();
     if let Some(e) = outcome.error {
-        if summary.is_ok() {
-            let _ = add_record(
+        if let Ok(summary) = &summary {
+            let recorded = add_record(
                 path,
                 &sim.name,
                 start,
@@ -514,6 +515,9 @@ pub fn generate(
                 outcome.written,
                 &outcome.rejections,
             );
+            if let (Ok(()), Some(m)) = (recorded, manifest) {
+                let _ = finish_manifest(path, sim, opts, &writer, summary, m);
+            }
         }
         return Err(e);
     }
