@@ -45,7 +45,9 @@ as long as ``simulate`` is deterministic.
 The GIL: the engine runs on its own threads and takes the GIL only to call ``simulate``
 (and ``progress``); writing and compression run without it. More threads help when the
 simulator spends its time in code that releases the GIL (numpy on large arrays, numba with
-``nogil``, a C extension); a pure-Python simulator runs one call at a time.
+``nogil``, a C extension); a pure-Python simulator runs one call at a time. Each call runs
+on a fresh Python thread state of an engine thread: ``threading.local`` values do not
+persist from one call to the next.
 
 Stopping: an exception in ``simulate`` stops the run; what was stored stays stored, the
 rejections of the stored samples are recorded, and :class:`SimulationError` (naming the

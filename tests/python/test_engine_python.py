@@ -178,6 +178,22 @@ def test_threads_give_identical_arrays(reference, tmp_path):
         assert draws_record(p) == draws_record(reference)
 
 
+def test_simulate_calls_overlap_when_they_release_the_gil(tmp_path):
+    """threads=2: two calls are inside simulate at once while they wait without the GIL
+    (as numpy does on large arrays); each call meets another at a barrier, which only
+    works if the engine holds the GIL for nothing but the calls themselves."""
+    meet = threading.Barrier(2, timeout=120)
+
+    def sim(i, theta, rng, traj, irfs, shocks):
+        meet.wait()  # releases the GIL while waiting
+        rng.fill_normal(shocks[:, 0])
+        traj[:, 0] = np.cumsum(shocks[:, 0])
+
+    sim2 = umedata.Simulator("ar1", T=T, H=H, params=AR1.params, shocks=AR1.shocks, obs=["y"])
+    s = gen(tmp_path / "d.zarr", sim, sim=sim2, n_samples=64, threads=2)
+    assert s["written"] == 64 and not meet.broken
+
+
 def test_progress_stop_then_resume_equals_uninterrupted(reference, tmp_path):
     p = tmp_path / "d.zarr"
     calls = []
@@ -371,13 +387,16 @@ def test_ctrl_c_stops_cleanly_and_resumes(reference, tmp_path):
         handled.set()
         raise KeyboardInterrupt
 
+    gave_up = threading.Event()
+
     def sim(i, theta, rng, traj, irfs, shocks):
         if i == 50:
             os.kill(os.getpid(), signal.SIGINT)
-        if i >= 50:
+        if i >= 50 and not gave_up.is_set():
             # no sample after 50 until the main thread saw the signal (the timeout only
             # keeps a broken build from hanging: the count below then fails)
-            handled.wait(timeout=120)
+            if not handled.wait(timeout=120):
+                gave_up.set()
         return ar1(i, theta, rng, traj, irfs, shocks)
 
     old = signal.signal(signal.SIGINT, handler)
