@@ -18,7 +18,7 @@ use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use numpy::{
-    PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn,
+    PyArray1, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray,
     PyUntypedArrayMethods,
 };
 use pyo3::exceptions::PyException;
@@ -165,7 +165,8 @@ impl Rng {
     }
 
     /// numpy's name: `standard_normal(size)` is `normal(size)`; `standard_normal(out=a)`
-    /// fills the float64 array `a` in place (as `fill_normal`) and returns it.
+    /// (or `standard_normal(a)` with a numpy array) fills the float64 array `a` in place
+    /// (as `fill_normal`) and returns it.
     #[pyo3(signature = (size=None, out=None))]
     fn standard_normal<'py>(
         &self,
@@ -173,6 +174,10 @@ impl Rng {
         size: Option<&Bound<'py, PyAny>>,
         out: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let (size, out) = match (size, out) {
+            (Some(a), None) if a.downcast::<PyUntypedArray>().is_ok() => (None, Some(a)),
+            other => other,
+        };
         match out {
             Some(a) if size.is_none_or(|s| s.is_none()) => {
                 self.fill(py, a, SampleRng::normal)?;

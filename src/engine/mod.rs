@@ -450,7 +450,8 @@ pub fn prepare(path: &Path, sim: &Simulator, opts: &GenerateOptions) -> Result<(
 /// (created, or reopened with `opts.resume`) with its manifest and splits, or one part.
 /// `progress`, if given, is called after every stored sample (from the engine's threads,
 /// one call at a time); returning `true` stops the run: what was simulated is stored, the
-/// manifest written, and the run can be resumed.
+/// manifest written, and the run can be resumed. An error (of the callback, a sample
+/// without an accepted draw, the store) stops it the same way and is returned.
 pub fn generate(
     path: &Path,
     sim: &Simulator,

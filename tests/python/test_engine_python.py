@@ -142,6 +142,8 @@ def test_rng_out_argument_errors():
     a = np.zeros((2, 3))
     assert umedata.Rng(1, 2).standard_normal(out=a) is a
     assert a.ravel().tolist() == umedata.Rng(1, 2).normal(size=6).tolist()
+    b = np.zeros(6)
+    assert umedata.Rng(1, 2).standard_normal(b) is b and b.tolist() == a.ravel().tolist()
     with pytest.raises(umedata.UmedataError, match="size or out, not both"):
         r.standard_normal(3, out=a)
 
