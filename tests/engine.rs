@@ -317,6 +317,11 @@ fn callback_error_or_panic_is_an_error_and_resumable() {
         "{}",
         e.message()
     );
+    // The run was finalized: the manifest agrees with what was stored (200 samples).
+    let m = umedata::Manifest::load(&d).unwrap();
+    assert_eq!(m.check_dataset(&d).unwrap(), Vec::<String>::new());
+    let written = m.simulators.values().next().map(|w| w.samples_written);
+    assert_eq!(written, Some(200));
     let err =
         |i: u64, th: &[f64], r: &mut SampleRng, a: &mut [f64], b: &mut [f64], c: &mut [f64]| {
             if i == 250 {

@@ -22,8 +22,10 @@ use umedata::validate::{validate as validate_dataset, ValidateOptions};
 use umedata::world::ArrayKind;
 use umedata::{
     Codec, Error, ErrorKind, Float, Layout, Reader as CoreReader, SampleRef, SeedDerivation,
-    StorageOptions, WorldDesc, Writer as CoreWriter, WriterOptions,
+    StorageOptions, Summary, WorldDesc, Writer as CoreWriter, WriterOptions,
 };
+
+mod engine;
 
 pyo3::create_exception!(
     umedata,
@@ -32,9 +34,14 @@ pyo3::create_exception!(
     "An error of umedata: `.status` is the C status code (7001-7099, as ume_status), `.kind` its name, `.message` the text."
 );
 
+/// The C status code of an error kind.
+fn status_of(kind: ErrorKind) -> i32 {
+    ume_status::from(kind) as i32
+}
+
 /// Converts a core error into `UmedataError` carrying status, kind and message.
 fn py_err(py: Python<'_>, e: Error) -> PyErr {
-    let status = ume_status::from(e.kind()) as i32;
+    let status = status_of(e.kind());
     let err = UmedataError::new_err(e.message().to_string());
     let v = err.value(py);
     let _ = v.setattr("status", status);
@@ -601,22 +608,7 @@ impl Writer {
     fn finalize<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let w = &self.inner;
         let s = py.allow_threads(|| w.finalize()).py(py)?;
-        let d = PyDict::new(py);
-        d.set_item("n_samples", s.n_samples)?;
-        d.set_item("samples_written", s.samples_written)?;
-        d.set_item("chunks_stored_early", s.chunks_stored_early)?;
-        let arrays = PyDict::new(py);
-        for (k, a) in ArrayKind::ALL.iter().zip(s.arrays.iter()) {
-            let x = PyDict::new(py);
-            x.set_item("raw_bytes", a.raw_bytes)?;
-            x.set_item("stored_bytes", a.stored_bytes)?;
-            x.set_item("ratio", a.ratio)?;
-            arrays.set_item(k.name(), x)?;
-        }
-        d.set_item("arrays", arrays)?;
-        d.set_item("path", self.path.clone())?;
-        d.set_item("world_id", w.desc().world_id.clone())?;
-        Ok(d)
+        summary_dict(py, &s, &self.path, &w.desc().world_id)
     }
 
     /// How many samples are neither stored nor buffered.
@@ -670,6 +662,32 @@ impl Writer {
             Err(_) => Ok(false),
         }
     }
+}
+
+/// A writer's summary as a dict: n_samples, samples_written, chunks_stored_early, arrays
+/// {name: {raw_bytes, stored_bytes, ratio}}, path, world_id.
+fn summary_dict<'py>(
+    py: Python<'py>,
+    s: &Summary,
+    path: &std::path::Path,
+    world_id: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("n_samples", s.n_samples)?;
+    d.set_item("samples_written", s.samples_written)?;
+    d.set_item("chunks_stored_early", s.chunks_stored_early)?;
+    let arrays = PyDict::new(py);
+    for (k, a) in ArrayKind::ALL.iter().zip(s.arrays.iter()) {
+        let x = PyDict::new(py);
+        x.set_item("raw_bytes", a.raw_bytes)?;
+        x.set_item("stored_bytes", a.stored_bytes)?;
+        x.set_item("ratio", a.ratio)?;
+        arrays.set_item(k.name(), x)?;
+    }
+    d.set_item("arrays", arrays)?;
+    d.set_item("path", path)?;
+    d.set_item("world_id", world_id)?;
+    Ok(d)
 }
 
 // ------------------------------------------------------------------------------ Reader
@@ -852,10 +870,13 @@ impl Reader {
 
 /// Writes `<dataset>/manifest.json` for the given worlds (each recorded from the disk,
 /// with units, bounds, defaults, shock sigma and canonical observables when given) and
-/// computes, stores and records standard splits when `splits` (train, val, test, seed)
-/// is given. Validated on save. Returns the path.
+/// computes, stores and records splits when `splits` (train, val, test, seed) or
+/// `split_rule_json` (a whole rule, with out-of-distribution hold-outs; see
+/// `umedata::splits`) is given. Validated on save. Returns the path.
 #[pyfunction]
-#[pyo3(signature = (dataset, version, global_seed, worlds, splits=None, config_json=None))]
+#[pyo3(signature = (dataset, version, global_seed, worlds, splits=None, config_json=None,
+    split_rule_json=None))]
+#[allow(clippy::too_many_arguments)]
 fn write_manifest(
     py: Python<'_>,
     dataset: PathBuf,
@@ -864,7 +885,20 @@ fn write_manifest(
     worlds: Vec<Bound<'_, PyDict>>,
     splits: Option<(f64, f64, f64, u64)>,
     config_json: Option<String>,
+    split_rule_json: Option<String>,
 ) -> PyResult<PathBuf> {
+    let rule = match (splits, split_rule_json) {
+        (Some(_), Some(_)) => {
+            return Err(arg_err(
+                py,
+                ErrorKind::InvalidArgument,
+                "give splits (train, val, test, seed) or split_rule_json, not both".into(),
+            ))
+        }
+        (Some((train, val, test, seed)), None) => Some(SplitRule::standard(train, val, test, seed)),
+        (None, Some(text)) => Some(SplitRule::from_json(&text).py(py)?),
+        (None, None) => None,
+    };
     struct W {
         id: String,
         units: Option<Vec<String>>,
@@ -907,11 +941,8 @@ fn write_manifest(
             if let Some(c) = w.n_canonical {
                 m.set_n_canonical_obs(&w.id, c)?;
             }
-            if let Some((train, val, test, seed)) = splits {
-                let s = Splits::compute_for_world(
-                    r.world(),
-                    &SplitRule::standard(train, val, test, seed),
-                )?;
+            if let Some(rule) = &rule {
+                let s = Splits::compute_for_world(r.world(), rule)?;
                 s.store(r.world())?;
                 m.set_splits(&s)?;
             }
@@ -994,6 +1025,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(name_world, m)?)?;
     m.add_function(wrap_pyfunction!(world_ids, m)?)?;
+    m.add("SimulationError", py.get_type::<engine::SimulationError>())?;
+    m.add_class::<engine::Rng>()?;
+    m.add_class::<engine::Reject>()?;
+    m.add_class::<engine::PySimulator>()?;
+    m.add_class::<engine::GenOptions>()?;
+    m.add_function(wrap_pyfunction!(engine::generate, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::prepare, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::finish, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::validate_with, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     let status = PyDict::new(py);
     for kind in [

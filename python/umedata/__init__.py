@@ -20,6 +20,14 @@ Reading for training::
     for b in ds.batches(256, shuffle=True, seed=0, split="train"):
         ...                                      # read ahead on a background thread
 
+Generating from a Python simulator through the engine (draws, redraws, threads, resume,
+parts, manifest, splits)::
+
+    sim = umedata.Simulator("ar1", T=100, H=20, params=[("rho", 0.0, 0.99)], obs=["y"])
+    umedata.generate("runs/ar1.zarr", sim, simulate, n_samples=10_000, seed=42)
+
+(see :mod:`umedata.engine` for ``simulate(i, theta, rng, trajectories, irfs, shocks)``).
+
 Errors are :class:`UmedataError` with ``.status`` (the C status code, see ``STATUS``),
 ``.kind`` and ``.message``.
 
@@ -36,6 +44,19 @@ from os import PathLike as _PathLike
 from ._native import STATUS, Reader, UmedataError, Writer, __version__
 from . import _native
 from .dataset import Dataset, Subset, open
+from .engine import (
+    Param,
+    Reject,
+    Rng,
+    Shock,
+    SimulationError,
+    Simulator,
+    finish,
+    generate,
+    prepare,
+    split_rule,
+    validate_simulated,
+)
 from .prototype import (
     DatasetWriter,
     ManifestGenerator,
@@ -50,17 +71,28 @@ __all__ = [
     "DatasetWriter",
     "ManifestGenerator",
     "ObservableManifest",
+    "Param",
     "ParameterManifest",
     "Reader",
+    "Reject",
+    "Rng",
+    "Shock",
     "ShockManifest",
+    "SimulationError",
+    "Simulator",
     "Subset",
     "UmedataError",
     "Writer",
     "__version__",
     "check_manifest",
+    "finish",
+    "generate",
     "load_manifest",
     "open",
+    "prepare",
+    "split_rule",
     "validate",
+    "validate_simulated",
     "world_ids",
 ]
 

@@ -106,10 +106,20 @@ class Dataset:
         ids = np.asarray(indices)
         if ids.ndim != 1:
             ids = ids.reshape(-1)
-        if ids.size and ids.dtype.kind == "i" and ids.min() < 0:
+        if ids.size == 0:
+            # an empty selection (also [], which numpy makes float64): empty arrays
+            return self._empty()
+        if ids.dtype.kind == "i" and ids.min() < 0:
             ids = np.where(ids < 0, ids + len(self), ids)
         arrays = self._reader.read(ids, self.float64, threads)
         return dict(zip(ARRAYS, arrays))
+
+    def _empty(self) -> dict:
+        i = self.info
+        T, H, P, S, O = (int(i[k]) for k in ("T", "H", "n_params", "n_shocks", "n_obs"))
+        shapes = ((P,), (T, O), (S, H + 1, O), (T, S))
+        dtype = np.float64 if self.float64 else np.float32
+        return {name: np.zeros((0, *shape), dtype=dtype) for name, shape in zip(ARRAYS, shapes)}
 
     def read_range(self, start: int, count: int) -> dict:
         """Samples ``[start, start + count)`` stacked along a first axis."""

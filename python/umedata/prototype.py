@@ -147,6 +147,7 @@ class ManifestGenerator:
         self.config = config
         self.simulators: dict[str, dict] = {}
         self._splits: tuple | None = None
+        self._split_rule: str | None = None
 
     def add_simulator(
         self,
@@ -171,6 +172,18 @@ class ManifestGenerator:
         """Train/val/test fractions of every world's written samples, shuffled with
         ``seed`` (computed from the stored theta when saving)."""
         self._splits = (float(train), float(val), float(test), int(seed))
+        self._split_rule = None
+
+    def add_splits(self, rule: dict | str) -> None:
+        """A whole split rule for every world, with out-of-distribution hold-outs: a dict
+        from :func:`umedata.split_rule` (e.g. ``split_rule(0.8, 0.1, 0.1, seed=42,
+        ood=[{"kind": "slice", "param": "rho", "units": "quantile", "range": [0.9, 1.0]}])``)
+        or its JSON text. Replaces :meth:`add_standard_splits`; checked against each world's
+        parameters and computed from the stored theta when saving."""
+        import json
+
+        self._split_rule = rule if isinstance(rule, str) else json.dumps(rule)
+        self._splits = None
 
     def _world_entry(self, world_id: str, sim: dict) -> dict:
         r = _native.Reader(fspath(self.output_dir), world_id)
@@ -213,7 +226,13 @@ class ManifestGenerator:
         config = None if self.config is None else json.dumps(self.config)
         return Path(
             _native.write_manifest(
-                fspath(self.output_dir), self.version, self.global_seed, worlds, self._splits, config
+                fspath(self.output_dir),
+                self.version,
+                self.global_seed,
+                worlds,
+                self._splits,
+                config,
+                self._split_rule,
             )
         )
 

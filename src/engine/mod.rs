@@ -460,7 +460,8 @@ pub fn prepare(path: &Path, sim: &Simulator, opts: &GenerateOptions) -> Result<(
 /// (created, or reopened with `opts.resume`) with its manifest and splits, or one part.
 /// `progress`, if given, is called after every stored sample (from the engine's threads,
 /// one call at a time); returning `true` stops the run: what was simulated is stored, the
-/// manifest written, and the run can be resumed.
+/// manifest written, and the run can be resumed. An error (of the callback, a sample
+/// without an accepted draw, the store) stops it the same way and is returned.
 pub fn generate(
     path: &Path,
     sim: &Simulator,
@@ -512,11 +513,12 @@ pub fn generate(
     };
     let outcome = run::run(&job, &writer, &todo, progress);
     // Whatever happened, what was simulated is stored and the claims released; the
-    // rejections of the stored samples are recorded once the store worked.
+    // rejections of the stored samples are recorded once the store worked, and the
+    // manifest (of a whole-world run) then agrees with the arrays, as after a stop.
     let summary = writer.finalize();
     if let Some(e) = outcome.error {
-        if summary.is_ok() {
-            let _ = add_record(
+        if let Ok(summary) = &summary {
+            let recorded = add_record(
                 path,
                 &sim.name,
                 start,
@@ -524,6 +526,9 @@ pub fn generate(
                 outcome.written,
                 &outcome.rejections,
             );
+            if let (Ok(()), Some(m)) = (recorded, manifest) {
+                let _ = finish_manifest(path, sim, opts, &writer, summary, m);
+            }
         }
         return Err(e);
     }
