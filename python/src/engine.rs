@@ -338,7 +338,7 @@ pub struct GenOptions {
 impl GenOptions {
     #[new]
     #[pyo3(signature = (*, seed=42, n_samples=0, threads=1, resume=false, part=None,
-        max_attempts=0, max_samples=None, theta_table=None, split_rule_json=None,
+        max_attempts=0, max_samples=None, theta_table=None, design="uniform", split_rule_json=None,
         codec=None, chunk_samples=None, inner_chunk_samples=None, clevel=None,
         checksum=true, durable=true, zarr_format=3, writer_threads=0, overwrite=false,
         dataset_version="1.0.0", provenance_dir=None, config_extra_json=None))]
@@ -353,6 +353,7 @@ impl GenOptions {
         max_attempts: u32,
         max_samples: Option<u64>,
         theta_table: Option<PyReadonlyArrayDyn<'_, f64>>,
+        design: &str,
         split_rule_json: Option<&str>,
         codec: Option<&str>,
         chunk_samples: Option<u64>,
@@ -368,7 +369,7 @@ impl GenOptions {
         config_extra_json: Option<&str>,
     ) -> PyResult<Self> {
         let design = match theta_table {
-            None => Design::Uniform,
+            None => Design::from_name(design).py(py)?,
             Some(t) => {
                 if t.ndim() != 2 {
                     return Err(arg_err(

@@ -109,6 +109,7 @@ class GenOptions:
         max_attempts: int = 0,
         max_samples: int | None = None,
         theta_table: npt.NDArray[np.float64] | None = None,
+        design: str = "uniform",
         split_rule_json: str | None = None,
         codec: str | None = None,
         chunk_samples: int | None = None,

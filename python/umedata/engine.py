@@ -268,13 +268,13 @@ def _options(
     version,
     provenance_dir,
 ) -> _native.GenOptions:
-    if design not in ("uniform", "table"):
-        raise _native.UmedataError(f"design is {design!r}, expected 'uniform' or 'table'")
+    if design not in ("uniform", "sobol", "table"):
+        raise _native.UmedataError(f"design is {design!r}, expected 'uniform', 'sobol' or 'table'")
     if (design == "table") != (theta_table is not None):
         raise _native.UmedataError(
             "design 'table' needs theta_table (n_samples, n_params) and theta_table needs design='table'"
             if design == "table"
-            else "theta_table is given, but design is 'uniform': pass design='table'"
+            else f"theta_table is given, but design is {design!r}: pass design='table'"
         )
     table = None
     if theta_table is not None:
@@ -298,6 +298,7 @@ def _options(
         max_attempts=int(max_attempts or 0),
         max_samples=None if max_samples is None else int(max_samples),
         theta_table=table,
+        design="uniform" if design == "table" else design,
         split_rule_json=split_rule_json(split, seed),
         codec=codec,
         chunk_samples=chunk_samples,
@@ -358,8 +359,11 @@ def generate(
       (default 1000). ``max_samples``: store at most this many, then finish (resumable).
     - ``progress(done, total, rate)``: called after each stored sample (engine threads,
       one call at a time, GIL held); returning True stops the run cleanly.
-    - ``design="table"`` with ``theta_table`` ``(n_samples, n_params)``: theta of sample i
-      is row i (a rejected row is an error: a table row cannot be redrawn).
+    - ``design``: ``"uniform"`` (theta uniform within the bounds from ``Rng(seed, i)``),
+      ``"sobol"`` (point i of an Owen-scrambled Sobol sequence, computed from (seed, i)
+      alone; the simulator's ``rng`` is then untouched by the draw), or ``"table"`` with
+      ``theta_table`` ``(n_samples, n_params)``: theta of sample i is row i (a rejected row
+      is an error: a table row cannot be redrawn).
     - ``split``: ``(train, val, test)`` fractions, a rule dict (:func:`split_rule`, with
       out-of-distribution hold-outs) or its JSON; default 0.8/0.1/0.1 seeded with ``seed``.
     - storage: ``codec`` (blosc-lz4, blosc-zstd, zstd, none), ``chunk_samples``,

@@ -518,6 +518,29 @@ def test_python_ar1_equals_the_c_plugin(tmp_path, threads):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_python_sobol_design_equals_the_c_plugin(tmp_path):
+    """design="sobol" draws the C engine's Sobol points (`generate --design sobol`), value
+    for value, and not the uniform design's; an unknown design is refused."""
+    cli, plugin = find_cli_and_plugin()
+    n, seed = 256, 7
+    c_out, py_out, uni = tmp_path / "c.zarr", tmp_path / "py.zarr", tmp_path / "u.zarr"
+    proc = subprocess.run(
+        [cli, "generate", "--sim", plugin, "-n", str(n), "--seed", str(seed), "--design", "sobol",
+         "--chunk-samples", "64", "-q", "-o", str(c_out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    umedata.generate(py_out, AR1, generate_ar1.simulate, n_samples=n, seed=seed, threads=2, chunk_samples=64,
+                     design="sobol")
+    umedata.generate(uni, AR1, generate_ar1.simulate, n_samples=n, seed=seed, chunk_samples=64)
+    a, b = stored(c_out), stored(py_out)
+    for k in ARRAYS + ("written",):
+        np.testing.assert_array_equal(b[k], a[k], err_msg=k)
+    assert not np.array_equal(b["theta"], stored(uni)["theta"])
+    with pytest.raises(umedata.UmedataError, match="expected 'uniform', 'sobol' or 'table'"):
+        gen(tmp_path / "x.zarr", design="halton")
+
+
 def test_validate_and_reproduce_through_python(reference):
     r = umedata.validate(reference)
     assert r["failed"] == 0 and r["passed"] > 0
