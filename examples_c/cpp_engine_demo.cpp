@@ -144,6 +144,16 @@ void engine(const std::string &out) {
   const Data ref = read_all(p1);
   check(read_all(p2) == ref, "1 and 2 threads store the same samples, bit for bit");
 
+  // The Sobol design: thread-independent too, and other theta than the uniform design.
+  {
+    const std::string q1 = out + "/gen_sobol_t1.zarr", q2 = out + "/gen_sobol_t2.zarr";
+    umedata::generate(q1, sim, make_cfg(1).design(umedata::Design::Sobol), Ar2{&calls});
+    umedata::generate(q2, sim, make_cfg(2).design(umedata::Design::Sobol), Ar2{&calls});
+    const Data sob = read_all(q1);
+    check(read_all(q2) == sob && sob.theta != ref.theta,
+          "GenConfig::design(Sobol): 1 and 2 threads identical, theta unlike the uniform design's");
+  }
+
   // A std::function works as well; it throws inside the engine's thread at sample 100.
   const std::string p3 = out + "/gen_throw.zarr";
   std::function<int(std::uint64_t, const double *, umedata::RngRef, double *, double *,
