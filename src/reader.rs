@@ -299,8 +299,7 @@ impl Reader {
         }
         // Every unit to decode, with the output positions it feeds, grouped by array and
         // shard: a job reads the units of one shard through one open of the file and one
-        // read of its index. A shard's units are split over several jobs when there are
-        // fewer jobs than threads.
+        // read of its index (see `decode_groups` for how a shard's units are split).
         let mut groups: Vec<UnitJob> = Vec::new();
         for (a, buf) in out.iter().enumerate() {
             if buf.is_none() {
@@ -333,7 +332,8 @@ impl Reader {
     /// Decodes the units of `groups` (each the units of one shard of one array, with the
     /// output positions they feed) and places their samples into `out`, on up to
     /// `threads` threads (see [`resolve_threads`]). A shard's units are split over
-    /// several jobs when there are fewer jobs than threads. The first error stops it.
+    /// several jobs when it holds more than a quarter of a thread's share. The first
+    /// error stops it.
     fn decode_groups<T: Float>(
         &self,
         groups: Vec<UnitJob>,
@@ -352,7 +352,13 @@ impl Reader {
             })
             .fold(0, usize::saturating_add);
         let threads = resolve_threads(threads, decoded_bytes);
-        let max_units = total_units.div_ceil(threads).max(1);
+        // About four jobs per thread when one array's shard holds most of the work (a
+        // range: one shard per array), so that the threads finish together.
+        let max_units = if threads <= 1 {
+            usize::MAX
+        } else {
+            total_units.div_ceil(4 * threads).max(1)
+        };
         let jobs: Vec<UnitJob> = groups
             .into_iter()
             .flat_map(|(a, units)| {
