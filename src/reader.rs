@@ -980,12 +980,12 @@ mod tests {
                     let one64 = range_all::<f64>(&r, start, count, layout, 1).unwrap();
                     // the serial read holds the values written (C layout checked here)
                     if layout == Layout::C {
-                        for a in 0..4 {
+                        for (a, got) in one64.iter().enumerate() {
                             let per = r.desc().sample_len(ArrayKind::ALL[a]);
                             for s in 0..count as usize {
                                 for j in 0..per {
                                     let want = value(a, start + s as u64, j);
-                                    assert_eq!(one64[a][s * per + j], want, "{name} a{a}");
+                                    assert_eq!(got[s * per + j], want, "{name} a{a}");
                                 }
                             }
                         }
