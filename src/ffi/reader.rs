@@ -363,8 +363,9 @@ pub unsafe extern "C" fn ume_reader_read_ids_f32(
 /// with `count = n_ids`; `*_len` is the element count. A buffer may be NULL with length 0
 /// to skip that array. The ids are grouped by inner chunk (chunk of an unsharded world)
 /// so each is read, checksum-verified and decoded once, the chunks of one shard file
-/// through one open and one index read, on up to `n_threads` threads of the library
-/// (0 = one per core, 1 = the calling thread only). The caller keeps ownership of `ids`
+/// through one open and one index read, on up to `n_threads` threads (the calling thread
+/// and n_threads - 1 the library starts; 0 = automatic: one per core, the calling thread
+/// alone for a batch that decodes less than about 1 MB; 1 = the calling thread only). The caller keeps ownership of `ids`
 /// and the buffers; nothing is retained after the call.
 ///
 /// Errors, all checked before anything is copied: UME_ERR_NULL_ARGUMENT (`reader`, `ids`,
