@@ -2,7 +2,9 @@
  * bench_read: read a umedata world back through the C reader API.
  *
  *  - full sequential read: every sample, all four arrays, in chunk-sized ranges
- *    (ume_reader_read_f32, C layout), reported as raw float32 GB/s;
+ *    (ume_reader_read_f32, C layout), reported as raw float32 GB/s, twice: decoded on the
+ *    calling thread only (ume_reader_set_threads(r, 1)) and on the library's threads
+ *    (UME_BENCH_READ_THREADS, default 0 = automatic: one per core);
  *  - random single-sample reads: N_RANDOM uniformly drawn samples, one
  *    ume_reader_read_f32(count = 1) each (all four arrays), median and p90 latency;
  *  - shuffled batches of 256: N_BATCHES batches of a random permutation of the samples
@@ -39,6 +41,38 @@ static ume_status read_range(ume_reader *r, uint64_t start, uint64_t count, floa
                              float *ir, float *sh) {
   return ume_reader_read_f32(r, start, count, UME_LAYOUT_C, th, count * THETA_LEN, tr,
                              count * TRAJ_LEN, ir, count * IRFS_LEN, sh, count * SHOCKS_LEN);
+}
+
+/* One full sequential pass on `threads` threads (ume_reader_set_threads); seconds spent
+ * in the reads, or -1 on an error. With `pool`, every sample is compared with it. */
+static double seq_pass(ume_reader *r, uint32_t threads, uint64_t n, uint64_t cs, float *th,
+                       float *tr, float *ir, float *sk, const bc_pool *pool,
+                       uint64_t *mismatches) {
+  if (ume_reader_set_threads(r, threads) != UME_OK) {
+    fprintf(stderr, "set_threads: %s\n", ume_last_error_message());
+    return -1;
+  }
+  double ts = 0;
+  for (uint64_t start = 0; start < n; start += cs) {
+    uint64_t count = n - start < cs ? n - start : cs;
+    double a = bc_now();
+    if (read_range(r, start, count, th, tr, ir, sk) != UME_OK) {
+      fprintf(stderr, "read [%llu, +%llu): %s\n", (unsigned long long)start,
+              (unsigned long long)count, ume_last_error_message());
+      return -1;
+    }
+    ts += bc_now() - a;
+    if (pool)
+      for (uint64_t j = 0; j < count; j++) {
+        uint64_t q = (start + j) % pool->P;
+        *mismatches += memcmp(th + j * THETA_LEN, pool->theta + q * THETA_LEN, THETA_LEN * 4) != 0;
+        *mismatches += memcmp(tr + j * TRAJ_LEN, pool->traj + q * TRAJ_LEN, TRAJ_LEN * 4) != 0;
+        *mismatches += memcmp(ir + j * IRFS_LEN, pool->irfs + q * IRFS_LEN, IRFS_LEN * 4) != 0;
+        *mismatches +=
+            memcmp(sk + j * SHOCKS_LEN, pool->shocks + q * SHOCKS_LEN, SHOCKS_LEN * 4) != 0;
+      }
+  }
+  return ts;
 }
 
 int main(int argc, char **argv) {
@@ -79,27 +113,19 @@ int main(int argc, char **argv) {
         *ir = malloc(cs * IRFS_LEN * 4), *sk = malloc(cs * SHOCKS_LEN * 4);
   if (!th || !tr || !ir || !sk) return 1;
 
-  /* Full sequential read, chunk-sized ranges. */
+  const char *bt = getenv("UME_BENCH_READ_THREADS"); /* the library's threads; 0 = per core */
+  uint32_t bthreads = bt && *bt ? (uint32_t)atoi(bt) : 0;
+
+  /* Full sequential read, chunk-sized ranges: an untimed warm-up pass (the first pass
+   * was ~30 % slower whatever its thread count), then on the calling thread only, then on
+   * the library's threads (the samples of both timed passes are checked). */
   uint64_t mismatches = 0;
-  double ts = 0;
-  for (uint64_t start = 0; start < n; start += cs) {
-    uint64_t count = n - start < cs ? n - start : cs;
-    double a = bc_now();
-    if (read_range(r, start, count, th, tr, ir, sk) != UME_OK) {
-      fprintf(stderr, "read [%llu, +%llu): %s\n", (unsigned long long)start,
-              (unsigned long long)count, ume_last_error_message());
-      return 1;
-    }
-    ts += bc_now() - a;
-    if (check)
-      for (uint64_t j = 0; j < count; j++) {
-        uint64_t q = (start + j) % pool.P;
-        mismatches += memcmp(th + j * THETA_LEN, pool.theta + q * THETA_LEN, THETA_LEN * 4) != 0;
-        mismatches += memcmp(tr + j * TRAJ_LEN, pool.traj + q * TRAJ_LEN, TRAJ_LEN * 4) != 0;
-        mismatches += memcmp(ir + j * IRFS_LEN, pool.irfs + q * IRFS_LEN, IRFS_LEN * 4) != 0;
-        mismatches += memcmp(sk + j * SHOCKS_LEN, pool.shocks + q * SHOCKS_LEN, SHOCKS_LEN * 4) != 0;
-      }
-  }
+  if (seq_pass(r, 0, n, cs, th, tr, ir, sk, NULL, &mismatches) < 0) return 1; /* warm-up */
+  double ts1 = seq_pass(r, 1, n, cs, th, tr, ir, sk, check ? &pool : NULL, &mismatches);
+  double ts = seq_pass(r, bthreads, n, cs, th, tr, ir, sk, check ? &pool : NULL, &mismatches);
+  if (ts1 < 0 || ts < 0) return 1;
+  /* the other reads with the default (automatic) thread count */
+  ume_reader_set_threads(r, 0);
   double raw = (double)n * SAMPLE_LEN * 4;
 
   /* Random single samples. */
@@ -129,8 +155,6 @@ int main(int argc, char **argv) {
     perm[j] = t;
   }
   uint64_t bs = n < BATCH ? n : BATCH;
-  const char *bt = getenv("UME_BENCH_READ_THREADS"); /* the library's threads; 0 = per core */
-  uint32_t bthreads = bt && *bt ? (uint32_t)atoi(bt) : 0;
   for (int k = 0; k < nbatch; k++) {
     const uint64_t *ids = perm + ((uint64_t)k % (n / bs)) * bs;
     double a = bc_now();
@@ -155,13 +179,13 @@ int main(int argc, char **argv) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("{\"n\": %llu, \"chunk_samples\": %llu, \"open_ms\": %.3f, \"seq_seconds\": %.3f, "
-         "\"seq_GB_per_s\": %.3f, \"random_reads\": %d, \"random_median_ms\": %.3f, "
+         "\"seq_GB_per_s\": %.3f, \"seq_1thread_seconds\": %.3f, \"seq_1thread_GB_per_s\": %.3f, \"random_reads\": %d, \"random_median_ms\": %.3f, "
          "\"random_p90_ms\": %.3f, \"batch_size\": %llu, \"batches\": %d, "
          "\"batch_threads\": %u, \"batch_median_ms\": %.3f, \"batch_p90_ms\": %.3f, \"batch_us_per_sample\": %.2f, "
          "\"random_us_per_sample\": %.2f, \"checked\": %d, \"mismatches\": %llu, "
          "\"peak_rss_MiB\": %.1f}\n",
          (unsigned long long)n, (unsigned long long)sh.chunk_samples, 1e3 * t_open, ts,
-         raw / ts / 1e9, nrand, 1e3 * med, 1e3 * p90, (unsigned long long)bs, nbatch, bthreads, 1e3 * bmed,
+         raw / ts / 1e9, ts1, raw / ts1 / 1e9, nrand, 1e3 * med, 1e3 * p90, (unsigned long long)bs, nbatch, bthreads, 1e3 * bmed,
          1e3 * bp90, 1e6 * bmed / (double)bs, 1e6 * med, check, (unsigned long long)mismatches,
          (double)ru.ru_maxrss / 1024.0);
   return mismatches ? 1 : 0;

@@ -183,6 +183,7 @@ program fortran_demo
   ! A range: samples 0..n_range-1 at once, each block shaped like a single sample.
   n_range = min(n, 10_int64)
   allocate (rth(NP, n_range), rtr(T, NO, n_range), rir(NS, H + 1, NO, n_range), rsh(T, NS, n_range))
+  call ume_reader_set_threads(r, 2)   ! the range decoded on 2 of the library's threads
   call ume_reader_read(r, 0, rth, rtr, rir, rsh)
   do i = 0, n_range - 1
     call simulate_sample(i, theta, traj, irfs, shocks)

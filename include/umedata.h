@@ -1139,6 +1139,29 @@ enum ume_status ume_reader_samples_written(const struct ume_reader *reader, uint
 enum ume_status ume_reader_is_written(const struct ume_reader *reader, uint64_t i, uint8_t *out);
 
 /**
+ * Sets how many threads `ume_reader_read_f32` / `ume_reader_read_f64` (ranges) decode on:
+ * 0 (the default) = automatic: one per core, but the calling thread alone for a read that
+ * decodes less than about 1 MB (one sample, a few samples); 1 = the calling thread only
+ * (e.g. when the caller already reads from many threads of its own); n = up to n threads.
+ * A range read then decodes the chunks (inner chunks of a shard) of all four arrays in
+ * parallel on threads the library starts for that call, and returns exactly the bytes a
+ * one-thread read returns. `ume_reader_read_ids_*` take their thread count as an
+ * argument and are not affected.
+ *
+ * Thread-safe: may be called while other threads read through `reader`; reads that
+ * start afterwards use the new count. Errors: UME_ERR_NULL_ARGUMENT (`reader` NULL),
+ * UME_ERR_INVALID_ARGUMENT (a freed or foreign handle).
+ */
+enum ume_status ume_reader_set_threads(const struct ume_reader *reader, uint32_t n_threads);
+
+/**
+ * Stores in `*out` the thread count set by `ume_reader_set_threads` (0 = automatic, the
+ * default). Thread-safe. Errors: UME_ERR_NULL_ARGUMENT, UME_ERR_INVALID_ARGUMENT (a freed
+ * or foreign handle).
+ */
+enum ume_status ume_reader_threads(const struct ume_reader *reader, uint32_t *out);
+
+/**
  * Reads samples [start, start + count) into float buffers. See `ume_reader_read_f64`.
  * An array stored as float64 or (u)int32 (a world written by another tool) would be
  * rounded: its read fails with UME_ERR_FORMAT naming the data type; read it with
@@ -1166,6 +1189,11 @@ enum ume_status ume_reader_read_f32(const struct ume_reader *reader, uint64_t st
  * absent chunk of an array whose fill value is a number (not NaN) reads as that value,
  * as Zarr defines; umedata's NaN-filled arrays never omit a chunk. Thread-safe: many
  * threads may read through one reader at once.
+ *
+ * A long range is decoded on the library's threads (`ume_reader_set_threads`; default
+ * automatic: one per core for reads that decode more than about 1 MB, e.g. a chunk of
+ * samples; the calling thread alone for one sample). A decoding error (UME_ERR_FORMAT)
+ * may then leave the buffers partly filled: do not use them after an error.
  */
 enum ume_status ume_reader_read_f64(const struct ume_reader *reader, uint64_t start, uint64_t count, uint32_t layout, double *theta, size_t theta_len, double *trajectories, size_t trajectories_len, double *irfs, size_t irfs_len, double *shocks, size_t shocks_len);
 
@@ -1184,8 +1212,9 @@ enum ume_status ume_reader_read_ids_f32(const struct ume_reader *reader, const u
  * with `count = n_ids`; `*_len` is the element count. A buffer may be NULL with length 0
  * to skip that array. The ids are grouped by inner chunk (chunk of an unsharded world)
  * so each is read, checksum-verified and decoded once, the chunks of one shard file
- * through one open and one index read, on up to `n_threads` threads of the library
- * (0 = one per core, 1 = the calling thread only). The caller keeps ownership of `ids`
+ * through one open and one index read, on up to `n_threads` threads (the calling thread
+ * and n_threads - 1 the library starts; 0 = automatic: one per core, the calling thread
+ * alone for a batch that decodes less than about 1 MB; 1 = the calling thread only). The caller keeps ownership of `ids`
  * and the buffers; nothing is retained after the call.
  *
  * Errors, all checked before anything is copied: UME_ERR_NULL_ARGUMENT (`reader`, `ids`,

@@ -592,6 +592,16 @@ class Reader {
     detail::check(ume_reader_is_written(h_, i, &w));
     return w != 0;
   }
+  /// ume_reader_set_threads: how many threads a range read decodes on (0 = automatic:
+  /// one per core for reads of more than about 1 MB, the calling thread for one sample;
+  /// 1 = the calling thread only). Safe while other threads read.
+  void set_threads(std::uint32_t n) const { detail::check(ume_reader_set_threads(h_, n)); }
+  /// ume_reader_threads: the count set by set_threads (0 = automatic, the default).
+  std::uint32_t threads() const {
+    std::uint32_t n = 0;
+    detail::check(ume_reader_threads(h_, &n));
+    return n;
+  }
 
   /// Samples [start, start + count) into raw buffers (float or double); a buffer may be
   /// nullptr with length 0 to skip that array.

@@ -1,6 +1,7 @@
 //! The reader: opens a world and copies samples into caller buffers in their layout.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::convert::{check_len, from_row_major, from_row_major_f32, Float, Layout};
 use crate::error::{Error, ErrorKind, Result};
@@ -21,6 +22,23 @@ pub struct Stored {
 /// Reads the samples of one world. `Sync`: share it between threads.
 pub struct Reader {
     world: World,
+    /// Threads of a range read ([`Self::set_threads`]); 0 = one per core.
+    threads: AtomicUsize,
+}
+
+/// With the automatic thread count (0), a read that decodes less than this (bytes of
+/// decoded read units, all arrays) runs on the calling thread: starting threads would
+/// cost more than they save (a single sample of the default layout decodes ~0.2 MB).
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// The threads of a read that decodes `decoded_bytes`: `threads` as given; for 0
+/// (automatic) one per core, or 1 below [`PARALLEL_MIN_BYTES`].
+fn resolve_threads(threads: usize, decoded_bytes: usize) -> usize {
+    match threads {
+        0 if decoded_bytes < PARALLEL_MIN_BYTES => 1,
+        0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
+        t => t,
+    }
 }
 
 impl Reader {
@@ -28,7 +46,22 @@ impl Reader {
     pub fn open(path: &Path, world_id: &str) -> Result<Reader> {
         Ok(Reader {
             world: World::open(path, world_id)?,
+            threads: AtomicUsize::new(0),
         })
+    }
+
+    /// Sets how many threads a range read ([`Self::read_range`]) decodes on: 0 (the
+    /// default) = automatic: one per core, but the calling thread alone for a read that
+    /// decodes less than about 1 MB (e.g. one sample); 1 = the calling thread only; n =
+    /// up to n threads. Takes effect for the reads that start after it; safe while other
+    /// threads read.
+    pub fn set_threads(&self, threads: usize) {
+        self.threads.store(threads, Ordering::Relaxed);
+    }
+
+    /// The thread count set by [`Self::set_threads`] (0 = automatic).
+    pub fn threads(&self) -> usize {
+        self.threads.load(Ordering::Relaxed)
     }
 
     /// The opened world (root, chunking, codec, arrays).
@@ -134,13 +167,31 @@ impl Reader {
     /// Fails with [`ErrorKind::NotWritten`] if any sample of the range is not stored, and
     /// with [`ErrorKind::Format`] if a chunk fails its checksum. Only the inner chunks
     /// holding the range are read (whole chunks of an unsharded world), each decoded whole
-    /// so that every byte returned was verified.
+    /// so that every byte returned was verified. Decodes on the threads set by
+    /// [`Self::set_threads`] (see [`Self::read_range_threads`]).
     pub fn read_range<T: Float>(
         &self,
         start: u64,
         count: u64,
         layout: Layout,
-        mut out: [Option<&mut [T]>; 4],
+        out: [Option<&mut [T]>; 4],
+    ) -> Result<()> {
+        self.read_range_threads(start, count, layout, out, self.threads())
+    }
+
+    /// [`Self::read_range`] on up to `threads` threads (0 = automatic, see
+    /// [`Self::set_threads`]): the read units of all four arrays (a shard's inner chunks
+    /// through one open of the shard file) are decoded in parallel, the samples placed as
+    /// they arrive. Every check is done before anything
+    /// is decoded; a decoding error (a corrupt or missing chunk) stops the read and may
+    /// leave the buffers partly filled.
+    pub fn read_range_threads<T: Float>(
+        &self,
+        start: u64,
+        count: u64,
+        layout: Layout,
+        out: [Option<&mut [T]>; 4],
+        threads: usize,
     ) -> Result<()> {
         self.check_range(start, count)?;
         let desc = &self.world.desc;
@@ -161,57 +212,50 @@ impl Reader {
                 format!("sample {} was never written", start + pos as u64),
             ));
         }
-        for (a, kind) in ArrayKind::ALL.iter().enumerate() {
-            let Some(buf) = out[a].as_deref_mut() else {
+        // Every unit holding part of the range, with the output positions it feeds,
+        // grouped by array and shard (one group per shard, units in order).
+        let mut groups: Vec<UnitJob> = Vec::new();
+        for (a, buf) in out.iter().enumerate() {
+            if buf.is_none() {
                 continue;
-            };
-            let dims = desc.sample_dims(*kind);
-            let per = desc.sample_len(*kind);
+            }
             // Whole inner chunks of a sharded array, else whole chunks: the smallest units
             // whose checksum can be verified.
             let us = self.world.read_unit_samples(a);
+            let per_shard = self.world.units_per_shard(a);
+            let mut shard: Option<u64> = None;
             for u in start / us..=(start + count - 1) / us {
                 let (lo, hi) = unit_part(us, u, start, count);
-                let data = match self.world.read_unit(a, u)? {
-                    UnitRead::Data(d) => d,
-                    UnitRead::Missing(what) => {
-                        let (first, last) = (u * us + lo as u64, u * us + hi as u64);
-                        return Err(missing_unit_error(desc, a, &what, first, last));
-                    }
-                };
                 let first_out = (u * us + lo as u64 - start) as usize;
-                for (j, k) in (lo..hi).enumerate() {
-                    let s = first_out + j;
-                    let dst = &mut buf[s * per..(s + 1) * per];
-                    match &data {
-                        Unit::F32(v) => {
-                            from_row_major_f32(dst, &v[k * per..(k + 1) * per], &dims, layout)
-                        }
-                        Unit::F64(v) => from_row_major(
-                            dst,
-                            &v[k * per..(k + 1) * per],
-                            &dims,
-                            layout,
-                            T::from_f64,
-                        ),
-                    }
+                let wants: Vec<(usize, usize)> = (lo..hi)
+                    .enumerate()
+                    .map(|(j, k)| (first_out + j, k))
+                    .collect();
+                if shard != Some(u / per_shard) {
+                    shard = Some(u / per_shard);
+                    groups.push((a, Vec::new()));
+                }
+                if let Some(g) = groups.last_mut() {
+                    g.1.push((u, wants));
                 }
             }
         }
-        Ok(())
+        self.decode_groups(groups, out, layout, threads)
     }
+
     /// Copies the samples `ids` (any order, repeats allowed) into the given buffers
     /// (`None` skips an array): block `j` of each buffer receives sample `ids[j]`, in
     /// `layout`. The ids are grouped by read unit (inner chunk of a sharded array, else
     /// chunk) so that each unit is decoded once and verified whole, and the units of all
-    /// four arrays are decoded on up to `threads` threads (0 = one per core). Checks every
+    /// four arrays are decoded on up to `threads` threads (0 = automatic: one per core,
+    /// the calling thread alone for a read that decodes less than about 1 MB). Checks every
     /// id and buffer length, and that every sample is stored, before decoding anything;
     /// the errors are those of [`Self::read_range`].
     pub fn read_samples<T: Float + Send>(
         &self,
         ids: &[u64],
         layout: Layout,
-        mut out: [Option<&mut [T]>; 4],
+        out: [Option<&mut [T]>; 4],
         threads: usize,
     ) -> Result<()> {
         let desc = &self.world.desc;
@@ -253,16 +297,10 @@ impl Reader {
                 ));
             }
         }
-        let threads = match threads {
-            0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
-            t => t,
-        };
         // Every unit to decode, with the output positions it feeds, grouped by array and
         // shard: a job reads the units of one shard through one open of the file and one
-        // read of its index. A shard's units are split over several jobs when there are
-        // fewer jobs than threads.
+        // read of its index (see `decode_groups` for how a shard's units are split).
         let mut groups: Vec<UnitJob> = Vec::new();
-        let mut total_units = 0usize;
         for (a, buf) in out.iter().enumerate() {
             if buf.is_none() {
                 continue;
@@ -277,7 +315,6 @@ impl Reader {
                     .or_default()
                     .push((pos, (i % us) as usize));
             }
-            total_units += units.len();
             let mut shard: Option<u64> = None;
             for (u, w) in units {
                 if shard != Some(u / per_shard) {
@@ -289,7 +326,39 @@ impl Reader {
                 }
             }
         }
-        let max_units = total_units.div_ceil(threads).max(1);
+        self.decode_groups(groups, out, layout, threads)
+    }
+
+    /// Decodes the units of `groups` (each the units of one shard of one array, with the
+    /// output positions they feed) and places their samples into `out`, on up to
+    /// `threads` threads (see [`resolve_threads`]). A shard's units are split over
+    /// several jobs when it holds more than a quarter of a thread's share. The first
+    /// error stops it.
+    fn decode_groups<T: Float>(
+        &self,
+        groups: Vec<UnitJob>,
+        mut out: [Option<&mut [T]>; 4],
+        layout: Layout,
+        threads: usize,
+    ) -> Result<()> {
+        let desc = &self.world.desc;
+        let total_units: usize = groups.iter().map(|g| g.1.len()).sum();
+        let decoded_bytes: usize = groups
+            .iter()
+            .map(|(a, units)| {
+                let unit =
+                    self.world.read_unit_samples(*a) as usize * desc.sample_len(ArrayKind::ALL[*a]);
+                units.len().saturating_mul(unit.saturating_mul(4))
+            })
+            .fold(0, usize::saturating_add);
+        let threads = resolve_threads(threads, decoded_bytes);
+        // About four jobs per thread when one array's shard holds most of the work (a
+        // range: one shard per array), so that the threads finish together.
+        let max_units = if threads <= 1 {
+            usize::MAX
+        } else {
+            total_units.div_ceil(4 * threads).max(1)
+        };
         let jobs: Vec<UnitJob> = groups
             .into_iter()
             .flat_map(|(a, units)| {
@@ -341,17 +410,20 @@ impl Reader {
             }
             return Ok(());
         }
-        // Workers decode units (the costly part) and hand them over; this thread places
-        // the samples meanwhile. The first error stops the workers.
+        // `threads - 1` workers and this thread decode jobs (the costly part); workers
+        // hand theirs over and this thread places the samples of every job, between its
+        // own jobs and at the end. The first error stops everyone.
+        #[cfg(test)]
+        WORKERS_STARTED.with(|n| n.set(n.get() + threads as u64 - 1));
+        use std::sync::atomic::Ordering::Relaxed;
         let next = std::sync::atomic::AtomicUsize::new(0);
         let stop = std::sync::atomic::AtomicBool::new(false);
         let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<Vec<Unit>>)>(threads * 2);
         std::thread::scope(|scope| {
-            for _ in 0..threads {
+            for _ in 1..threads {
                 let tx = tx.clone();
                 let (next, stop, jobs, decode) = (&next, &stop, &jobs, &decode);
                 scope.spawn(move || {
-                    use std::sync::atomic::Ordering::Relaxed;
                     while !stop.load(Relaxed) {
                         let j = next.fetch_add(1, Relaxed);
                         let Some(job) = jobs.get(j) else { break };
@@ -363,26 +435,42 @@ impl Reader {
             }
             drop(tx);
             let mut first_err = None;
-            for (j, data) in rx {
-                match data {
-                    Ok(data) if first_err.is_none() => {
-                        let (a, units) = &jobs[j];
-                        if let Some(buf) = out[*a].as_deref_mut() {
-                            for (d, (_, wants)) in data.iter().zip(units) {
-                                scatter_unit(buf, d, wants, pers[*a], &dims[*a], layout);
-                            }
+            let mut place = |j: usize, data: Result<Vec<Unit>>| match data {
+                Ok(data) if first_err.is_none() => {
+                    let (a, units) = &jobs[j];
+                    if let Some(buf) = out[*a].as_deref_mut() {
+                        for (d, (_, wants)) in data.iter().zip(units) {
+                            scatter_unit(buf, d, wants, pers[*a], &dims[*a], layout);
                         }
                     }
-                    Ok(_) => {}
-                    Err(e) => {
-                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                        first_err.get_or_insert(e);
-                    }
                 }
+                Ok(_) => {}
+                Err(e) => {
+                    stop.store(true, Relaxed);
+                    first_err.get_or_insert(e);
+                }
+            };
+            while !stop.load(Relaxed) {
+                while let Ok((j, data)) = rx.try_recv() {
+                    place(j, data);
+                }
+                let j = next.fetch_add(1, Relaxed);
+                let Some(job) = jobs.get(j) else { break };
+                place(j, decode(job));
+            }
+            // the workers' last jobs (the channel closes when they have all stopped)
+            for (j, data) in rx {
+                place(j, data);
             }
             first_err.map_or(Ok(()), Err)
         })
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Decoding workers started by reads called from this thread (tests count them).
+    static WORKERS_STARTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Read units of one shard to decode: (array, [(unit, the (output position, sample
@@ -848,6 +936,207 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Format, "{}", e.message());
         assert!(e.message().contains("inner chunk 3"), "{}", e.message());
         assert!(e.message().contains("samples 7..8"), "{}", e.message());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// All four arrays of `[start, start + count)` read on `threads` threads, into
+    /// buffers pre-filled with -1.
+    fn range_all<T: Float>(
+        r: &Reader,
+        start: u64,
+        count: u64,
+        layout: Layout,
+        threads: usize,
+    ) -> Result<Vec<Vec<T>>> {
+        let mut bufs: Vec<Vec<T>> = ArrayKind::ALL
+            .iter()
+            .map(|k| vec![T::from_f32(-1.0); r.desc().sample_len(*k) * count as usize])
+            .collect();
+        let [b0, b1, b2, b3] = &mut bufs[..] else {
+            unreachable!()
+        };
+        r.read_range_threads(
+            start,
+            count,
+            layout,
+            [Some(b0), Some(b1), Some(b2), Some(b3)],
+            threads,
+        )?;
+        Ok(bufs)
+    }
+
+    /// Issue 16 item 5: a range read decoded on several threads returns exactly the
+    /// bytes of a one-thread read, float32 and float64, C and Fortran layouts, sharded
+    /// and plain worlds, ranges that start and end inside units and shards; and threads
+    /// are really started (counted), so the parallel path is the one compared.
+    #[test]
+    fn read_range_parallel_equals_serial() {
+        for (name, inner) in [("pplain", None), ("pshard", Some(2)), ("pshard4", Some(4))] {
+            let dir = written_world(name, 45, 8, inner, 45);
+            let r = Reader::open(&dir, "w").unwrap();
+            for (start, count) in [(0u64, 45u64), (3, 37), (9, 2), (17, 24), (44, 1)] {
+                for layout in [Layout::C, Layout::F] {
+                    let one32 = range_all::<f32>(&r, start, count, layout, 1).unwrap();
+                    let one64 = range_all::<f64>(&r, start, count, layout, 1).unwrap();
+                    // the serial read holds the values written (C layout checked here)
+                    if layout == Layout::C {
+                        for (a, got) in one64.iter().enumerate() {
+                            let per = r.desc().sample_len(ArrayKind::ALL[a]);
+                            for s in 0..count as usize {
+                                for j in 0..per {
+                                    let want = value(a, start + s as u64, j);
+                                    assert_eq!(got[s * per + j], want, "{name} a{a}");
+                                }
+                            }
+                        }
+                    }
+                    for threads in [2usize, 3, 8] {
+                        let before = WORKERS_STARTED.with(|n| n.get());
+                        let par32 = range_all::<f32>(&r, start, count, layout, threads).unwrap();
+                        let par64 = range_all::<f64>(&r, start, count, layout, threads).unwrap();
+                        let started = WORKERS_STARTED.with(|n| n.get()) - before;
+                        assert!(
+                            started >= 2,
+                            "{name} [{start}, +{count}) t{threads}: {started}"
+                        );
+                        assert_eq!(
+                            par32, one32,
+                            "{name} [{start}, +{count}) {layout:?} t{threads}"
+                        );
+                        assert_eq!(
+                            par64, one64,
+                            "{name} [{start}, +{count}) {layout:?} t{threads}"
+                        );
+                    }
+                }
+            }
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    /// The general path (arrays chunked unlike umedata, float64 among them) read in
+    /// parallel equals the serial read and the values written.
+    #[test]
+    fn read_range_parallel_foreign_chunking() {
+        let dir = written_world("pforeign", 10, 4, None, 10);
+        rechunk(&dir, 1, vec![2, 2, 2], false);
+        rechunk(&dir, 2, vec![3, 1, 2, 1], true);
+        rechunk(&dir, 0, vec![7, 1], false);
+        let r = Reader::open(&dir, "w").unwrap();
+        for layout in [Layout::C, Layout::F] {
+            let one = range_all::<f64>(&r, 1, 9, layout, 1).unwrap();
+            let before = WORKERS_STARTED.with(|n| n.get());
+            let par = range_all::<f64>(&r, 1, 9, layout, 4).unwrap();
+            assert!(WORKERS_STARTED.with(|n| n.get()) > before);
+            assert_eq!(par, one, "{layout:?}");
+            if layout == Layout::C {
+                let per = r.desc().sample_len(ArrayKind::Irfs);
+                for s in 0..9 {
+                    for j in 0..per {
+                        assert_eq!(par[2][s * per + j], value(2, 1 + s as u64, j));
+                    }
+                }
+            }
+        }
+        // float64 into float32 is still refused when parallel
+        let e = range_all::<f32>(&r, 0, 10, Layout::C, 4).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Format, "{}", e.message());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A parallel range read refuses what the serial one refuses: a deleted chunk (or
+    /// shard) that the mask claims is a format error naming the array and the samples,
+    /// an unwritten sample is NotWritten; never values with success.
+    #[test]
+    fn read_range_parallel_errors() {
+        for (name, inner, file) in [
+            ("pemiss", None, "w/trajectories/c.2.0.0"),
+            ("pemsh", Some(2), "w/trajectories/c.2.0.0"),
+        ] {
+            let dir = written_world(name, 40, 8, inner, 36);
+            std::fs::remove_file(dir.join(file)).unwrap();
+            let r = Reader::open(&dir, "w").unwrap();
+            for threads in [1, 2, 4] {
+                let e = range_all::<f32>(&r, 0, 32, Layout::C, threads).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Format, "{name}: {}", e.message());
+                let m = e.message();
+                assert!(m.contains("w/trajectories") && m.contains("c.2.0.0"), "{m}");
+                assert!(m.contains("samples 16..") || m.contains("samples 2"), "{m}");
+                let e = range_all::<f32>(&r, 30, 8, Layout::C, threads).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::NotWritten, "{}", e.message());
+                assert!(e.message().contains("sample 36"), "{}", e.message());
+            }
+            // the other chunks still read, in parallel
+            assert!(range_all::<f32>(&r, 24, 12, Layout::C, 4).is_ok());
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    /// `set_threads` is what `read_range` uses: 1 starts no thread, n starts n - 1 workers
+    /// beside the calling thread (at most one per job); automatic (0, the default) keeps a small read on the calling thread
+    /// and decodes a read of more than 1 MB on one thread per core.
+    #[test]
+    fn read_range_uses_set_threads() {
+        let dir = tmp("pset");
+        // trajectories of 4096 x 2 float32 = 32 KiB per sample: 40 samples decode 1.3 MB
+        let desc = WorldDesc::new("w", 40, 4096, 1, 2, 2, 2);
+        let mut o = WriterOptions::default();
+        o.storage.chunk_samples = Some(8);
+        o.storage.inner_chunk_samples = Some(2);
+        let w = Writer::create(&dir, &desc, &o).unwrap();
+        for i in 0..40u64 {
+            let v: Vec<Vec<f32>> = ArrayKind::ALL
+                .iter()
+                .map(|k| {
+                    (0..desc.sample_len(*k))
+                        .map(|j| (i * 7 + j as u64 % 1000) as f32)
+                        .collect()
+                })
+                .collect();
+            let s = SampleRef {
+                theta: &v[0],
+                trajectories: &v[1],
+                irfs: &v[2],
+                shocks: &v[3],
+            };
+            w.write_sample(i, Layout::C, s).unwrap();
+        }
+        w.finalize().unwrap();
+        let r = Reader::open(&dir, "w").unwrap();
+        assert_eq!(r.threads(), 0);
+        let per = desc.sample_len(ArrayKind::Trajectories);
+        let started = |r: &Reader, start: u64, count: u64| {
+            let mut b = vec![0f32; per * count as usize];
+            let before = WORKERS_STARTED.with(|n| n.get());
+            r.read_range(start, count, Layout::C, [None, Some(&mut b), None, None])
+                .unwrap();
+            assert_eq!(
+                b[per * count as usize - 1],
+                ((start + count - 1) * 7 + (per as u64 - 1) % 1000) as f32
+            );
+            WORKERS_STARTED.with(|n| n.get()) - before
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |t| t.get()) as u64;
+        // automatic: one sample on this thread, 40 samples (1.3 MB, 20 units) per core
+        assert_eq!(started(&r, 5, 1), 0);
+        let auto = started(&r, 0, 40);
+        if cores > 1 {
+            assert!(
+                auto >= 1 && auto < cores,
+                "{auto} workers for {cores} cores"
+            );
+        } else {
+            assert_eq!(auto, 0);
+        }
+        r.set_threads(1);
+        assert_eq!(r.threads(), 1);
+        assert_eq!(started(&r, 0, 40), 0);
+        // explicit: the calling thread and 2 workers, even for a small read; one job (one
+        // sample of one array) needs no worker
+        r.set_threads(3);
+        assert_eq!(started(&r, 0, 40), 2);
+        assert_eq!(started(&r, 5, 1), 0);
+        assert_eq!(started(&r, 4, 4), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

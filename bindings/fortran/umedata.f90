@@ -149,7 +149,7 @@ module umedata
 
   public :: ume_writer_create, ume_writer_write_sample, ume_writer_finalize, ume_writer_free
   public :: ume_reader_open, ume_reader_shape, ume_reader_samples_written, ume_reader_is_written
-  public :: ume_reader_read, ume_reader_free
+  public :: ume_reader_read, ume_reader_free, ume_reader_set_threads
   public :: ume_error_message, ume_status_string, ume_version, ume_check_version
   public :: ume_version_compatible
 
@@ -350,6 +350,13 @@ module umedata
       integer(c_size_t), value :: theta_len, traj_len, irfs_len, shocks_len
       integer(c_int) :: st
     end function c_read_f32
+
+    function c_reader_set_threads(r, n_threads) bind(C, name='ume_reader_set_threads') result(st)
+      import :: c_ptr, c_int32_t, c_int
+      type(c_ptr), value :: r
+      integer(c_int32_t), value :: n_threads
+      integer(c_int) :: st
+    end function c_reader_set_threads
 
     subroutine c_reader_free(r) bind(C, name='ume_reader_free')
       import :: c_ptr
@@ -981,6 +988,21 @@ contains
     integer, intent(out), optional :: stat
     call finish(c_reader_shape(r%ptr, shape), stat)
   end subroutine ume_reader_shape
+
+  !> How many threads a range read (ume_reader_read with count > 1) decodes on: 0 (the
+  !> default) = automatic, one per core for reads of more than about 1 MB and the calling
+  !> thread for one sample; 1 = the calling thread only (e.g. inside an OpenMP region).
+  subroutine ume_reader_set_threads(r, n_threads, stat)
+    type(ume_reader), intent(in) :: r
+    integer, intent(in) :: n_threads
+    integer, intent(out), optional :: stat
+    if (n_threads < 0) then
+      call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_reader_set_threads: n_threads '// &
+                       itoa(int(n_threads, int64))//' is negative, expected 0 or more', stat)
+      return
+    end if
+    call finish(c_reader_set_threads(r%ptr, int(n_threads, c_int32_t)), stat)
+  end subroutine ume_reader_set_threads
 
   !> How many samples the `written` mask marks as stored.
   subroutine ume_reader_samples_written(r, n, stat)

@@ -736,7 +736,8 @@ impl Reader {
 
     /// Samples `ids` (an int sequence or array; any order, repeats allowed) as four
     /// arrays stacked along a first axis, C order, float32 (exact) or float64. Each inner
-    /// chunk is decoded once, on `threads` threads (0 = one per core), GIL released.
+    /// chunk is decoded once, on `threads` threads (0 = automatic: one per core, this
+    /// thread alone for a read that decodes less than about 1 MB), GIL released.
     #[pyo3(signature = (ids, float64=false, threads=0))]
     fn read<'py>(
         &self,
@@ -753,19 +754,22 @@ impl Reader {
         }
     }
 
-    /// Samples `[start, start + count)`, as `read`.
-    #[pyo3(signature = (start, count, float64=false))]
+    /// Samples `[start, start + count)`, as `read`; the chunks of a long range are
+    /// decoded on `threads` threads (0 = automatic: one per core, this thread alone for
+    /// a read that decodes less than about 1 MB), GIL released.
+    #[pyo3(signature = (start, count, float64=false, threads=0))]
     fn read_range<'py>(
         &self,
         py: Python<'py>,
         start: u64,
         count: u64,
         float64: bool,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyList>> {
         if float64 {
-            self.range::<f64>(py, start, count)
+            self.range::<f64>(py, start, count, threads)
         } else {
-            self.range::<f32>(py, start, count)
+            self.range::<f32>(py, start, count, threads)
         }
     }
 
@@ -842,6 +846,7 @@ impl Reader {
         py: Python<'py>,
         start: u64,
         count: u64,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyList>> {
         let r = &self.inner;
         r.check_range(start, count).py(py)?;
@@ -854,11 +859,12 @@ impl Reader {
             let [a, b, c, d] = &mut bufs[..] else {
                 unreachable!()
             };
-            r.read_range(
+            r.read_range_threads(
                 start,
                 count,
                 Layout::C,
                 [Some(a), Some(b), Some(c), Some(d)],
+                threads,
             )
         })
         .py(py)?;

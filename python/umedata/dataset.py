@@ -91,6 +91,9 @@ class Dataset:
 
     def __getitem__(self, key):
         if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step == 1 and stop > start:
+                return self.read_range(start, stop - start)
             return self.read(np.arange(len(self))[key])
         if isinstance(key, (list, tuple, np.ndarray)):
             return self.read(key)
@@ -101,8 +104,10 @@ class Dataset:
     def read(self, indices: Sequence[int] | np.ndarray, *, threads: int = 0) -> dict:
         """Samples ``indices`` (any order, repeats allowed; negative counts from the end)
         stacked along a first axis. The ids are grouped by inner chunk, each inner chunk
-        is decoded once, in parallel on ``threads`` threads (0 = one per core), without
-        the GIL."""
+        is decoded once, in parallel on ``threads`` threads (0 = automatic: one per core,
+        the calling thread alone for a read that decodes less than about 1 MB), without
+        the GIL. Consecutive ascending ids (a slice, an unshuffled epoch) are read as a
+        range (:meth:`read_range`)."""
         ids = np.asarray(indices)
         if ids.ndim != 1:
             ids = ids.reshape(-1)
@@ -111,6 +116,15 @@ class Dataset:
             return self._empty()
         if ids.dtype.kind == "i" and ids.min() < 0:
             ids = np.where(ids < 0, ids + len(self), ids)
+        if (
+            ids.size > 1
+            and ids.dtype.kind in "iu"
+            and 0 <= int(ids[0])
+            and int(ids[-1]) < len(self)
+            and int(ids[-1]) - int(ids[0]) == ids.size - 1
+            and bool(np.all(np.diff(ids) == 1))
+        ):
+            return self.read_range(int(ids[0]), ids.size, threads=threads)
         arrays = self._reader.read(ids, self.float64, threads)
         return dict(zip(ARRAYS, arrays))
 
@@ -121,9 +135,12 @@ class Dataset:
         dtype = np.float64 if self.float64 else np.float32
         return {name: np.zeros((0, *shape), dtype=dtype) for name, shape in zip(ARRAYS, shapes)}
 
-    def read_range(self, start: int, count: int) -> dict:
-        """Samples ``[start, start + count)`` stacked along a first axis."""
-        return dict(zip(ARRAYS, self._reader.read_range(start, count, self.float64)))
+    def read_range(self, start: int, count: int, *, threads: int = 0) -> dict:
+        """Samples ``[start, start + count)`` stacked along a first axis. The chunks of a
+        long range are decoded in parallel on ``threads`` threads (0 = automatic: one per
+        core, the calling thread alone for a read that decodes less than about 1 MB),
+        without the GIL."""
+        return dict(zip(ARRAYS, self._reader.read_range(start, count, self.float64, threads)))
 
     def samples_written(self) -> int:
         return int(self._reader.samples_written())

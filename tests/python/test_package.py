@@ -201,6 +201,83 @@ def test_read_random_ids_equals_getitem(full):
         ds.read([0, N])
 
 
+class _Recording:
+    """Wraps a native Reader and records which read each call went through."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def read(self, *a):
+        self.calls.append(("read", a[1:]))
+        return self.inner.read(*a)
+
+    def read_range(self, *a):
+        self.calls.append(("read_range", a))
+        return self.inner.read_range(*a)
+
+
+def test_ranges_decoded_on_threads_equal_serial(full):
+    """Issue 16 item 5: a slice, consecutive ids and an unshuffled epoch are read as a
+    range (decoded on the library's threads); any thread count returns the same bytes,
+    float32 and float64; a range with an unwritten sample is still an error."""
+    for float64 in (False, True):
+        ds = umedata.open(full, float64=float64)
+        rec = ds._reader = _Recording(ds._reader)
+        for start, stop in ((0, N), (3, 41), (9, 11), (17, 50)):
+            one = ds.read_range(start, stop - start, threads=1)
+            for threads in (2, 3, 0):
+                par = ds.read_range(start, stop - start, threads=threads)
+                for k in one:
+                    assert par[k].dtype == (np.float64 if float64 else np.float32)
+                    np.testing.assert_array_equal(par[k], one[k], err_msg=f"{k} [{start}, {stop}) t{threads}")
+            for j in range(stop - start):
+                check = {k: v[j].astype(np.float32) for k, v in one.items()}
+                check_sample(check, start + j)
+            rec.calls.clear()
+            sl = ds[start:stop]
+            ids = ds.read(np.arange(start, stop, dtype=np.uint64), threads=2)
+            assert [c[0] for c in rec.calls] == ["read_range", "read_range"], rec.calls
+            assert rec.calls[1][1] == (start, stop - start, float64, 2)
+            for k in one:
+                np.testing.assert_array_equal(sl[k], one[k])
+                np.testing.assert_array_equal(ids[k], one[k])
+        # not consecutive, or stepped: the ids read
+        rec.calls.clear()
+        ds.read([4, 5, 7])
+        ds[2:20:3]
+        ds.read([5, 4])
+        assert [c[0] for c in rec.calls] == ["read"] * 3, rec.calls
+        # an unshuffled epoch goes through ranges and returns every sample in order
+        rec.calls.clear()
+        seen = []
+        for b in ds.batches(16, shuffle=False):
+            seen += b["ids"].tolist()
+            check_sample({k: b[k][-1].astype(np.float32) for k in one}, int(b["ids"][-1]))
+        assert seen == list(range(N))
+        assert {c[0] for c in rec.calls} == {"read_range"}, rec.calls
+
+
+def test_range_with_unwritten_sample_is_an_error_on_threads(tmp_path):
+    with make(tmp_path / "d", 40) as w:
+        for i in range(40):
+            if i != 21:
+                w.write_sample(i, *sample(i))
+    ds = umedata.open(tmp_path / "d")
+    for threads in (1, 3):
+        with pytest.raises(umedata.UmedataError) as e:
+            ds.read_range(8, 30, threads=threads)
+        assert e.value.status == umedata.STATUS["NotWritten"] and "21" in e.value.message
+    # a deleted shard that the mask claims: a format error, never values
+    os.remove(tmp_path / "d" / "w" / "shocks" / "c.1.0.0")
+    with pytest.raises(umedata.UmedataError) as e:
+        ds[0:21]
+    assert e.value.status == umedata.STATUS["Format"] and "w/shocks" in e.value.message
+    for threads in (1, 3):
+        with pytest.raises(umedata.UmedataError) as e:
+            ds.read_range(0, 21, threads=threads)
+        assert e.value.status == umedata.STATUS["Format"]
+
+
 def splits_dataset(path):
     """A world with a manifest and standard splits (through the prototype API)."""
     with make(path, 40) as w:

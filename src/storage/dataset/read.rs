@@ -269,12 +269,11 @@ impl World {
                 len * 4
             )));
         }
-        Ok(UnitRead::Data(Unit::F32(
-            bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-        )))
+        // One memcpy into an aligned float buffer (a per-element conversion took a sixth
+        // of a sequential read's time).
+        let mut values = vec![0f32; len];
+        bytemuck::cast_slice_mut::<f32, u8>(&mut values).copy_from_slice(&bytes);
+        Ok(UnitRead::Data(Unit::F32(values)))
     }
 
     /// Chunk `idx` of a float32 `array` decoded whole; `None` when it is absent and
