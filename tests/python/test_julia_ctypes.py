@@ -735,6 +735,12 @@ def test_julia_calls_store_the_demo_data(jl: Binding, tmp_path, dataset, expecte
     b = C.c_uint8()
     check(jl, jl.call_with("ume_reader_is_written", {"h": rh, "i": N_SAMPLES - 1, "b": C.byref(b)}))
     assert n.value == N_SAMPLES and b.value == 1
+    # --- set_threads!(r, 2); reader_threads(r) == 2 (the range reads below then decode on
+    # the library's threads; the values must not change)
+    check(jl, jl.call_with("ume_reader_set_threads", {"h": rh, "n": 2}))
+    nt = C.c_uint32()
+    check(jl, jl.call_with("ume_reader_threads", {"h": rh, "n": C.byref(nt)}))
+    assert nt.value == 2
 
     # --- read_samples(r, start, count, E): buffers allocated as the source allocates them,
     # checked by the source's read_samples! (DimensionMismatch), read, then interpreted

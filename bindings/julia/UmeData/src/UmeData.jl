@@ -47,7 +47,7 @@ using Libdl
 import Random
 
 export Writer, Reader, UmeError, write_sample!, finish!, read_sample, read_samples,
-       read_samples!, samples_written, is_written, world_shape, version, check_version,
+       read_samples!, samples_written, is_written, set_threads!, reader_threads, world_shape, version, check_version,
        LAYOUT_C, LAYOUT_F, CODEC_BLOSC_LZ4, CODEC_BLOSC_ZSTD, CODEC_ZSTD, CODEC_NONE,
        Simulator, add_param!, add_shock!, add_obs!, set_reject_reason!, GenConfig, GenSummary,
        RngRef, generate, generate_prepare, generate_finish, DESIGN_UNIFORM, DESIGN_SOBOL
@@ -548,6 +548,32 @@ function samples_written(r::Reader)
     n = Ref{UInt64}(0)
     st = with_handle(r, "Reader") do h
         @ccall $(libumedata()).ume_reader_samples_written(h::Ptr{Cvoid}, n::Ref{UInt64})::Cint
+    end
+    check(st)
+    return Int(n[])
+end
+
+"""
+    set_threads!(r::Reader, n)
+
+Threads that decode a long range read (ume_reader_set_threads): 0 (the default) =
+automatic (one per core; the calling thread alone for a read under about 1 MB), 1 = the
+calling thread only (e.g. when Julia already reads from many threads), n = up to n. The
+values read do not depend on it. Thread-safe.
+"""
+function set_threads!(r::Reader, n::Integer)
+    st = with_handle(r, "Reader") do h
+        @ccall $(libumedata()).ume_reader_set_threads(h::Ptr{Cvoid}, n::UInt32)::Cint
+    end
+    check(st)
+    return r
+end
+
+"""The thread count set by [`set_threads!`](@ref) (ume_reader_threads; 0 = automatic)."""
+function reader_threads(r::Reader)
+    n = Ref{UInt32}(0)
+    st = with_handle(r, "Reader") do h
+        @ccall $(libumedata()).ume_reader_threads(h::Ptr{Cvoid}, n::Ref{UInt32})::Cint
     end
     check(st)
     return Int(n[])
