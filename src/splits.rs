@@ -558,6 +558,24 @@ pub fn compute(
             ),
         ));
     }
+    compute_from(world_id, Some(theta), mask, param_names, rule)
+}
+
+/// [`compute`]; `theta` may be `None` only for a rule without OOD regions (the split of
+/// the in-distribution samples depends on the mask alone).
+fn compute_from(
+    world_id: &str,
+    theta: Option<&[f32]>,
+    mask: &[u8],
+    param_names: &[String],
+    rule: &SplitRule,
+) -> Result<Splits> {
+    let p = param_names.len();
+    let n = mask.len();
+    let theta_or_internal = || {
+        theta
+            .ok_or_else(|| Error::internal("the split rule has OOD regions but theta was not read"))
+    };
     rule.validate(param_names)?;
     let idx = |name: &str| param_names.iter().position(|x| x == name).unwrap_or(0);
     let mut resolved_rule = rule.clone();
@@ -570,7 +588,7 @@ pub fn compute(
         match units {
             Units::Natural => Ok(iv),
             Units::Quantile => {
-                let mut col = column(theta, p, mask, j);
+                let mut col = column(theta_or_internal()?, p, mask, j);
                 let lo = quantile(&mut col, iv[0]).ok_or_else(|| no_data(what))?;
                 let hi = quantile(&mut col, iv[1]).ok_or_else(|| no_data(what))?;
                 Ok([lo, hi])
@@ -622,14 +640,19 @@ pub fn compute(
     }
     let regions = OodRegions::new(&resolved_rule.ood, param_names)?;
     let codes: Vec<u8> = resolved_rule.ood.iter().map(OodRule::code).collect();
+    let theta = if codes.is_empty() {
+        None
+    } else {
+        Some(theta_or_internal()?)
+    };
 
     let mut assignment = vec![SplitCode::NOT_WRITTEN; n];
     let mut in_dist: Vec<u64> = Vec::with_capacity(n);
-    for (i, (row, &m)) in theta.chunks_exact(p).zip(mask).enumerate() {
+    for (i, &m) in mask.iter().enumerate() {
         if m == 0 {
             continue;
         }
-        match regions.find(row) {
+        match theta.and_then(|t| regions.find(&t[i * p..(i + 1) * p])) {
             Some(r) => assignment[i] = codes[r],
             None => in_dist.push(i as u64),
         }
@@ -698,16 +721,16 @@ impl Splits {
         })
     }
 
-    /// Reads theta and the mask of world `world` and computes its split.
+    /// Reads the mask of world `world`, and its theta when the rule has OOD regions (the
+    /// rest of the split depends on the mask alone), and computes its split.
     pub fn compute_for_world(world: &World, rule: &SplitRule) -> Result<Self> {
+        let names = &world.desc.param_names;
+        if rule.ood.is_empty() {
+            let mask = read_mask(world)?;
+            return compute_from(&world.desc.world_id, None, &mask, names, rule);
+        }
         let (theta, mask) = read_theta(world)?;
-        compute(
-            &world.desc.world_id,
-            &theta,
-            &mask,
-            &world.desc.param_names,
-            rule,
-        )
+        compute(&world.desc.world_id, &theta, &mask, names, rule)
     }
 
     /// The code of sample `i`.
@@ -803,6 +826,16 @@ impl Splits {
         }
         Ok(out)
     }
+}
+
+/// The written mask of a world, read chunk by chunk (checksums verified).
+fn read_mask(world: &World) -> Result<Vec<u8>> {
+    let mut mask = Vec::with_capacity(world.desc.n_samples as usize);
+    for c in 0..world.n_chunks() {
+        let k = world.samples_in_chunk(c) as usize;
+        mask.extend_from_slice(&world.read_mask_chunk(c)?[..k]);
+    }
+    Ok(mask)
 }
 
 /// Theta (`n × n_params` float32, row-major) and the written mask of a world, read chunk
@@ -1068,16 +1101,56 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    fn store_and_load_round_trip_in(format: u8) -> std::path::PathBuf {
+    /// Without OOD regions the split depends on the mask alone: theta is not read (a
+    /// garbled theta array does not matter), and the split is the one computed from theta.
+    #[test]
+    fn a_rule_without_ood_regions_reads_the_mask_only_and_splits_the_same() {
+        let dir = std::env::temp_dir().join(format!("ume-splits-mask-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        write_world(&dir, 3);
+        let world = World::open(&dir, "nk").unwrap();
+        let names = world.desc.param_names.clone();
+        let rule = SplitRule::standard(0.6, 0.2, 0.2, 3);
+        let (theta, mask) = read_theta(&world).unwrap();
+        let want = compute("nk", &theta, &mask, &names, &rule).unwrap();
+        let got = Splits::compute_for_world(&world, &rule).unwrap();
+        assert_eq!(got.assignment, want.assignment);
+        assert_eq!(got.record, want.record);
+        assert_eq!(got.get(3).unwrap(), SplitCode::NOT_WRITTEN);
+        // Garble every theta chunk: the mask-only split is unchanged, a rule with an OOD
+        // region (which needs theta) now fails.
+        let mut stack = vec![dir.join("nk/theta")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.file_name().unwrap() != "zarr.json" {
+                    std::fs::write(&p, b"not a chunk").unwrap();
+                }
+            }
+        }
+        let world = World::open(&dir, "nk").unwrap();
+        let again = Splits::compute_for_world(&world, &rule).unwrap();
+        assert_eq!(again.assignment, want.assignment);
+        let ood = SplitRule::from_json(
+            r#"{"fractions": {"train": 0.6, "val": 0.2, "test": 0.2}, "seed": 3,
+            "ood": [{"kind": "slice", "param": "p0", "units": "natural", "range": [40, 45]}]}"#,
+        )
+        .unwrap();
+        assert!(Splits::compute_for_world(&world, &ood).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A world "nk" of 50 samples (chunks of 16) in `dir`, sample 3 missing.
+    fn write_world(dir: &std::path::Path, format: u8) {
         use crate::world::WorldDesc;
         use crate::writer::{SampleRef, Writer, WriterOptions};
-        let dir = std::env::temp_dir().join(format!("ume-splits-v{format}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
         let desc = WorldDesc::new("nk", 50, 2, 1, 2, 1, 1);
         let mut opts = WriterOptions::default();
         opts.storage.chunk_samples = Some(16);
         opts.storage.zarr_format = format;
-        let w = Writer::create(&dir, &desc, &opts).unwrap();
+        let w = Writer::create(dir, &desc, &opts).unwrap();
         for i in 0..50u64 {
             if i == 3 {
                 continue;
@@ -1096,6 +1169,12 @@ mod tests {
             .unwrap();
         }
         w.finalize().unwrap();
+    }
+
+    fn store_and_load_round_trip_in(format: u8) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("ume-splits-v{format}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        write_world(&dir, format);
         let world = World::open(&dir, "nk").unwrap();
         let rule = SplitRule::from_json(
             r#"{"fractions": {"train": 0.6, "val": 0.2, "test": 0.2}, "seed": 3,

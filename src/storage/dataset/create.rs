@@ -234,15 +234,23 @@ impl World {
             }
         };
         let cs = self.chunk_samples as usize;
-        for c in 0..self.n_chunks() {
-            let lo = (c as usize * cs).min(values.len());
-            let hi = (lo + cs).min(values.len());
-            let mut chunk = values[lo..hi].to_vec();
-            chunk.resize(cs, fill);
-            array
-                .store_chunk_opt(&[c], chunk.as_slice(), &codec_options())
-                .map_err(|e| from_array(&format!("storing chunk {c} of the {name} array"), e))?;
-        }
+        // One batch: the chunks go to the disk together and are synced before any is
+        // visible, instead of one fdatasync after another (one chunk per data chunk). The
+        // metadata, written after, makes the array visible.
+        self.store.batch(&format!("{world_id}/{name}/"), || {
+            for c in 0..self.n_chunks() {
+                let lo = (c as usize * cs).min(values.len());
+                let hi = (lo + cs).min(values.len());
+                let mut chunk = values[lo..hi].to_vec();
+                chunk.resize(cs, fill);
+                array
+                    .store_chunk_opt(&[c], chunk.as_slice(), &codec_options())
+                    .map_err(|e| {
+                        from_array(&format!("storing chunk {c} of the {name} array"), e)
+                    })?;
+            }
+            Ok(())
+        })?;
         match v2 {
             Some((zarray, zattrs)) => {
                 let key = path.trim_start_matches('/');

@@ -319,4 +319,83 @@ mod tests {
         assert_eq!(w.inner_chunk_samples(), 64);
         std::fs::remove_dir_all(&w.root).unwrap();
     }
+
+    /// A u8 array (the split) is stored as one batch: every chunk synced before the first
+    /// is renamed into place (not one write-sync-rename after another), the directories
+    /// synced, the metadata last.
+    #[test]
+    fn u8_array_chunks_are_synced_together_then_the_metadata_published() {
+        use crate::storage::codec::Codec;
+        use crate::storage::crashsim::{Op, Recording};
+        use std::path::Path;
+        for format in [2u8, 3] {
+            let root = std::env::temp_dir()
+                .join(format!("ume-ds-u8batch-v{format}-{}", std::process::id()));
+            let rec = Recording::start(&root, false);
+            let opts = StorageOptions {
+                chunk_samples: Some(64),
+                zarr_format: format,
+                ..StorageOptions::default()
+            };
+            let w = World::create(&root.join("ds"), &desc(), &opts, false).unwrap();
+            let before = rec.ops().len();
+            let values: Vec<u8> = (0..1000).map(|i| (i % 3) as u8).collect();
+            w.store_u8_array("split", &values, 255, Codec::BloscLz4, true)
+                .unwrap();
+            let ops = rec.ops()[before..].to_vec();
+            drop(rec);
+            let dir = Path::new("ds/w/split");
+            let is_meta = |p: &Path| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name == "zarr.json" || name.starts_with(".z")
+            };
+            let renames: Vec<(usize, u64)> = ops
+                .iter()
+                .enumerate()
+                .filter_map(|(n, op)| match op {
+                    Op::Rename { to, ino, .. } if to.starts_with(dir) && !is_meta(to) => {
+                        Some((n, *ino))
+                    }
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(renames.len(), 16, "v{format}: 1000 samples in chunks of 64");
+            let (first, last) = (renames[0].0, renames[15].0);
+            for (_, ino) in &renames {
+                assert!(
+                    ops[..first]
+                        .iter()
+                        .any(|op| matches!(op, Op::SyncFile { ino: i } if i == ino)),
+                    "v{format}: chunk file {ino} renamed before it was synced"
+                );
+            }
+            assert!(
+                !ops[first..last]
+                    .iter()
+                    .any(|op| matches!(op, Op::SyncFile { .. } | Op::Create { .. })),
+                "v{format}: the chunks were not published together: {:?}",
+                &ops[first..last]
+            );
+            let meta = ops
+                .iter()
+                .position(
+                    |op| matches!(op, Op::Rename { to, .. } if to.starts_with(dir) && is_meta(to)),
+                )
+                .expect("metadata stored");
+            assert!(meta > last, "v{format}: metadata renamed before the chunks");
+            let chunk_dir = if format == 3 {
+                dir.join("c")
+            } else {
+                dir.to_path_buf()
+            };
+            assert!(
+                ops[last..meta]
+                    .iter()
+                    .any(|op| matches!(op, Op::SyncDir { dir } if *dir == chunk_dir)),
+                "v{format}: the chunks' directory was not synced before the metadata: {:?}",
+                &ops[last..meta]
+            );
+            std::fs::remove_dir_all(&root).unwrap();
+        }
+    }
 }
