@@ -82,7 +82,7 @@ module umedata
 
   ! ---- the header this module was written against, and ume_writer_config's on/off options ---
   integer, parameter, public :: UME_VERSION_MAJOR = 0
-  integer, parameter, public :: UME_VERSION_MINOR = 3
+  integer, parameter, public :: UME_VERSION_MINOR = 4
   integer(c_int32_t), parameter :: UME_CONFIG_OVERWRITE = 1
   integer(c_int32_t), parameter :: UME_CONFIG_ALLOW_NONFINITE = 2
   integer(c_int32_t), parameter :: UME_CONFIG_CHECKSUM = 3

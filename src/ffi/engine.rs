@@ -496,6 +496,7 @@ impl Simulate for CSimulate {
                 .get_or_insert_with(|| {
                     LentRng(register_handle(ume_rng {
                         inner: SampleRng::new(0, 0),
+                        lent: true,
                     }))
                 })
                 .0

@@ -38,6 +38,10 @@ pub const UME_SEED_CHACHA20: u32 = 2;
 /// Test vectors: tests/vectors/rng_chacha20.txt.
 pub struct ume_rng {
     pub(crate) inner: SampleRng,
+    /// The engine's per-thread handle lent to a simulate callback: it belongs to the
+    /// engine, and `ume_rng_free` refuses it (freeing it would leave the engine writing
+    /// into freed memory when the callback returns).
+    pub(crate) lent: bool,
 }
 
 /// Creates the generator of sample `sample_index` under `global_seed` in `*out`. The caller
@@ -53,6 +57,7 @@ pub unsafe extern "C" fn ume_rng_new(
         let out = unsafe { try_out(out, "out") }?;
         *out = register_handle(ume_rng {
             inner: SampleRng::new(global_seed, sample_index),
+            lent: false,
         });
         Ok(())
     })
@@ -130,10 +135,21 @@ pub unsafe extern "C" fn ume_rng_fill_normal(
     })
 }
 
-/// Releases a generator. NULL is a no-op.
+/// Releases a generator made by `ume_rng_new`. NULL is a no-op. The generator the engine
+/// lends to a `ume_simulate_fn` callback belongs to the engine: it is not freed (the
+/// thread's error message says so) and stays valid for the rest of the call.
 #[no_mangle]
 pub unsafe extern "C" fn ume_rng_free(rng: *mut ume_rng) {
     guard_void("ume_rng_free", || {
+        // SAFETY: NULL or a handle from register_handle (checked live before it is read).
+        if let Ok(r) = unsafe { try_handle_mut(rng, "rng") } {
+            if r.lent {
+                crate::ffi::error::set_last_error(
+                    "ume_rng_free: argument 'rng' is the generator the engine lent to the simulate callback; it belongs to the engine and was not freed",
+                );
+                return;
+            }
+        }
         // SAFETY: NULL or a handle from register_handle; double frees are detected.
         unsafe { free_handle(rng, "ume_rng_free", "rng") };
     });

@@ -64,7 +64,7 @@ const DESIGN_UNIFORM = UInt32(0)
 const DESIGN_SOBOL = UInt32(1)
 # The header this package was written against (UME_VERSION_MAJOR/MINOR).
 const VERSION_MAJOR = UInt32(0)
-const VERSION_MINOR = UInt32(3)
+const VERSION_MINOR = UInt32(4)
 # On/off options of ume_writer_config_set_flag (UME_CONFIG_*).
 const CONFIG_OVERWRITE = UInt32(1)
 const CONFIG_ALLOW_NONFINITE = UInt32(2)
