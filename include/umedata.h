@@ -16,9 +16,9 @@
 #include <stdint.h>
 
 #define UME_VERSION_MAJOR 0
-#define UME_VERSION_MINOR 3
+#define UME_VERSION_MINOR 4
 #define UME_VERSION_PATCH 0
-#define UME_VERSION_STRING "0.3.0"
+#define UME_VERSION_STRING "0.4.0"
 
 /**
  * Replace an existing world of the same id (default off; a world that a live writer holds
@@ -1268,7 +1268,9 @@ enum ume_status ume_rng_fill_uniform(struct ume_rng *rng, double *buf, size_t n)
 enum ume_status ume_rng_fill_normal(struct ume_rng *rng, double *buf, size_t n);
 
 /**
- * Releases a generator. NULL is a no-op.
+ * Releases a generator made by `ume_rng_new`. NULL is a no-op. The generator the engine
+ * lends to a `ume_simulate_fn` callback belongs to the engine: it is not freed (the
+ * thread's error message says so) and stays valid for the rest of the call.
  */
 void ume_rng_free(struct ume_rng *rng);
 
