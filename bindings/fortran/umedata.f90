@@ -47,7 +47,7 @@
 module umedata
   use, intrinsic :: iso_c_binding, only: c_ptr, c_null_ptr, c_char, c_null_char, c_int, &
       c_int8_t, c_int32_t, c_int64_t, c_size_t, c_double, c_float, c_loc, c_f_pointer, &
-      c_associated, c_funptr
+      c_associated, c_funptr, c_null_funptr
   use, intrinsic :: iso_fortran_env, only: error_unit, int8, int16, int32, int64
   implicit none
   private
@@ -497,6 +497,70 @@ module umedata
       integer(c_size_t), value :: n
       integer(c_int) :: st
     end function ume_rng_fill_normal
+  end interface
+
+  ! ---- simulator plugins (`umedata generate --sim libmysim.so`, README "Bring your own
+  ! simulator"): a shared library exporting
+  !   integer(c_int32_t) function entry(p) bind(C, name='umedata_plugin_v1')
+  !     type(ume_plugin_v1), intent(inout) :: p
+  ! that checks p%struct_size >= c_sizeof(p) and p%abi_version == UME_PLUGIN_ABI_VERSION
+  ! (else returns nonzero), keeps the lent generator functions (c_f_procpointer on
+  ! p%rng_fill_normal with procedure(ume_plugin_rng_fill_fn)) and fills the "out" fields
+  ! with c_loc of module-level `target, save` data (NUL-terminated strings, arrays of
+  ! c_ptr) and c_funloc of its bind(C) simulate callback. It uses this module for the type
+  ! and the interfaces only: it does not link libumedata (nor umedata_fortran), and draws
+  ! only through the lent functions. Example: examples_c/plugin_ar1_fortran.f90.
+  integer(c_int32_t), parameter, public :: UME_PLUGIN_ABI_VERSION = 1
+
+  !> What a simulator plugin declares (ume_plugin_v1, ABI version 1): "in" fields set by
+  !> the host (struct_size, abi_version, rng_*), "out" fields filled by the plugin; the
+  !> field documentation is in include/umedata.h. Strings are C strings (c_ptr to
+  !> NUL-terminated character(kind=c_char) data), name lists c_ptr to arrays of such c_ptr.
+  type, bind(C), public :: ume_plugin_v1  ! C: ume_plugin_v1
+    integer(c_int32_t) :: struct_size = 0
+    integer(c_int32_t) :: abi_version = 0
+    type(c_funptr) :: rng_uniform = c_null_funptr
+    type(c_funptr) :: rng_normal = c_null_funptr
+    type(c_funptr) :: rng_fill_normal = c_null_funptr
+    type(c_ptr) :: name = c_null_ptr
+    type(c_ptr) :: version = c_null_ptr
+    integer(c_int32_t) :: T = 0
+    integer(c_int32_t) :: H = 0
+    integer(c_int32_t) :: n_params = 0
+    type(c_ptr) :: param_names = c_null_ptr
+    type(c_ptr) :: param_lo = c_null_ptr
+    type(c_ptr) :: param_hi = c_null_ptr
+    type(c_ptr) :: param_default = c_null_ptr
+    type(c_ptr) :: param_units = c_null_ptr
+    integer(c_int32_t) :: n_shocks = 0
+    type(c_ptr) :: shock_names = c_null_ptr
+    type(c_ptr) :: shock_sigma = c_null_ptr
+    integer(c_int32_t) :: n_obs = 0
+    type(c_ptr) :: obs_names = c_null_ptr
+    integer(c_int32_t) :: n_reject_reasons = 0
+    type(c_ptr) :: reject_reason_names = c_null_ptr
+    type(c_funptr) :: simulate = c_null_funptr
+    type(c_ptr) :: user = c_null_ptr
+  end type ume_plugin_v1
+
+  ! The generator functions the host lends a plugin (p%rng_uniform, p%rng_normal: one
+  ! draw; p%rng_fill_normal: n draws into buf), as procedure interfaces for
+  ! c_f_procpointer. They return UME_OK.
+  public :: ume_plugin_rng_fn, ume_plugin_rng_fill_fn
+  abstract interface
+    function ume_plugin_rng_fn(rng, out) bind(C) result(st)  ! C: ume_plugin_rng_fn
+      import :: c_ptr, c_double, c_int
+      type(c_ptr), value :: rng
+      real(c_double), intent(out) :: out
+      integer(c_int) :: st
+    end function ume_plugin_rng_fn
+    function ume_plugin_rng_fill_fn(rng, buf, n) bind(C) result(st)  ! C: ume_plugin_rng_fill_fn
+      import :: c_ptr, c_double, c_size_t, c_int
+      type(c_ptr), value :: rng
+      real(c_double), intent(out) :: buf(*)
+      integer(c_size_t), value :: n
+      integer(c_int) :: st
+    end function ume_plugin_rng_fill_fn
   end interface
 
 contains

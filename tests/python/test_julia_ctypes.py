@@ -860,7 +860,7 @@ FORTRAN_TYPES = {
     "integer(c_int32_t)": {"uint32_t", "int32_t"},
     "integer(c_int8_t)": {"uint8_t", "int8_t"},
     "real(c_double)": {"double"},
-    "type(c_ptr)": {"char*", "char**"},
+    "type(c_ptr)": {"char*", "char**", "double*", "void*"},
 }
 
 
@@ -889,14 +889,16 @@ def test_fortran_bind_c_types_match_header(report):
         )
         for (field, ftype), (_, ctype) in zip(fields, cfields):
             allowed = FORTRAN_TYPES.get(ftype, set())
-            if ftype.startswith("type(") and ftype != "type(c_ptr)":
+            if ftype == "type(c_funptr)":
+                allowed = {ctype} if ctype.endswith("_fn") else set()  # a callback typedef
+            elif ftype.startswith("type(") and ftype != "type(c_ptr)":
                 allowed = {ftype[5:-1]}  # a nested bind(C) type of the same name
             assert ctype in allowed, f"Fortran {fname}%{field} is {ftype}, C has {ctype}"
         checked.append(cname)
     # ume_writer_options (the frozen by-value struct) is no longer mirrored: the module
     # passes options through ume_writer_config.
     assert sorted(checked) == sorted(
-        ["ume_world_shape", "ume_array_stats", "ume_summary", "ume_world_desc"]
+        ["ume_world_shape", "ume_array_stats", "ume_summary", "ume_world_desc", "ume_plugin_v1"]
     ), checked
     report(f"fortran: bind(C) types {', '.join(checked)} match umedata.h")
 
@@ -921,6 +923,41 @@ FORTRAN_BY_REF = {
 }
 
 
+def check_fortran_signature(sym: str, m: re.Match, proto, bind_types: dict) -> None:
+    """The Fortran function or subroutine `m` (groups kind, args, body, rtype, res) has the
+    arguments and result of the C prototype `proto` = (return type, argument types)."""
+    c_ret, c_args = proto
+    names = [a.strip() for a in m["args"].split(",") if a.strip()]
+    assert len(names) == len(c_args), f"{sym}: {len(names)} arguments, C has {len(c_args)}"
+    decls = {}
+    for d in re.finditer(r"^\s*(?P<type>[\w()=]+)(?P<attrs>(?:, [\w()]+)*) :: (?P<names>.+)$",
+                         m["body"], flags=re.M):
+        for n in d["names"].split(","):
+            n = n.strip()
+            decls[re.sub(r"\(.*\)$", "", n)] = (d["type"], "value" in d["attrs"])
+    for name, ctype in zip(names, c_args):
+        ftype, by_value = decls[name]
+        where = f"umedata.f90 {sym} argument {name}: {ftype}{', value' if by_value else ''}"
+        if by_value and ftype == "type(c_funptr)":
+            ok = ctype.endswith("_fn")  # a callback typedef of the header
+        elif by_value:
+            ok = ctype.endswith("*") if ftype == "type(c_ptr)" else (
+                ctype in FORTRAN_BY_VALUE.get(ftype, set()))
+        elif ftype.startswith("type(") and ftype[5:-1] in bind_types:
+            ok = ctype == bind_types[ftype[5:-1]] + "*"
+        elif ftype.startswith("type(") and ftype != "type(c_ptr)":
+            ok = ctype == ftype[5:-1] + "*"  # a public bind(C) type named as in C
+        else:
+            ok = FORTRAN_BY_REF.get(ftype, lambda c: False)(ctype)
+        assert ok, f"{where} does not stand for C {ctype}"
+    if m["kind"] == "subroutine":
+        assert c_ret == "void", f"{sym} returns {c_ret}, bound as a subroutine"
+    else:
+        rtype = decls[m["res"]][0] if m["res"] else m["rtype"]
+        want = {"integer(c_int)": {"ume_status"}, "type(c_ptr)": {"char*"}}.get(rtype, set())
+        assert c_ret in want, f"{sym} returns {c_ret}, bound as {rtype}"
+
+
 def test_fortran_interfaces_match_header(report):
     """Every bind(C, name='ume_...') interface of umedata.f90 has the C function's
     arguments: same count, by value where C takes a scalar (same size), by reference where
@@ -941,36 +978,7 @@ def test_fortran_interfaces_match_header(report):
         if not sym.startswith("ume_"):
             continue  # strlen
         assert sym in protos, f"umedata.f90 binds {sym}, not in umedata.h"
-        c_ret, c_args = protos[sym]
-        names = [a.strip() for a in m["args"].split(",") if a.strip()]
-        assert len(names) == len(c_args), f"{sym}: {len(names)} arguments, C has {len(c_args)}"
-        decls = {}
-        for d in re.finditer(r"^\s*(?P<type>[\w()=]+)(?P<attrs>(?:, [\w()]+)*) :: (?P<names>.+)$",
-                             m["body"], flags=re.M):
-            for n in d["names"].split(","):
-                n = n.strip()
-                decls[re.sub(r"\(.*\)$", "", n)] = (d["type"], "value" in d["attrs"])
-        for name, ctype in zip(names, c_args):
-            ftype, by_value = decls[name]
-            where = f"umedata.f90 {sym} argument {name}: {ftype}{', value' if by_value else ''}"
-            if by_value and ftype == "type(c_funptr)":
-                ok = ctype.endswith("_fn")  # a callback typedef of the header
-            elif by_value:
-                ok = ctype.endswith("*") if ftype == "type(c_ptr)" else (
-                    ctype in FORTRAN_BY_VALUE.get(ftype, set()))
-            elif ftype.startswith("type(") and ftype[5:-1] in bind_types:
-                ok = ctype == bind_types[ftype[5:-1]] + "*"
-            elif ftype.startswith("type(") and ftype != "type(c_ptr)":
-                ok = ctype == ftype[5:-1] + "*"  # a public bind(C) type named as in C
-            else:
-                ok = FORTRAN_BY_REF.get(ftype, lambda c: False)(ctype)
-            assert ok, f"{where} does not stand for C {ctype}"
-        if m["kind"] == "subroutine":
-            assert c_ret == "void", f"{sym} returns {c_ret}, bound as a subroutine"
-        else:
-            rtype = decls[m["res"]][0] if m["res"] else m["rtype"]
-            want = {"integer(c_int)": {"ume_status"}, "type(c_ptr)": {"char*"}}.get(rtype, set())
-            assert c_ret in want, f"{sym} returns {c_ret}, bound as {rtype}"
+        check_fortran_signature(sym, m, protos[sym], bind_types)
         checked.append(sym)
     for sym in ("ume_writer_config_new", "ume_writer_config_free", "ume_writer_config_set_codec",
                 "ume_writer_config_set_chunking", "ume_writer_config_set_threads",
@@ -982,6 +990,36 @@ def test_fortran_interfaces_match_header(report):
         r"integer(?:\(c_int32_t\))?, parameter(?:, public)? :: (UME_\w+) = (\d+)", src)}  # fmt: skip
     for name in ("UME_VERSION_MAJOR", "UME_VERSION_MINOR", "UME_CONFIG_OVERWRITE",
                  "UME_CONFIG_ALLOW_NONFINITE", "UME_CONFIG_CHECKSUM", "UME_CONFIG_FSYNC",
-                 "UME_CONFIG_REWRITE", "UME_CODEC_ZSTD", "UME_LAYOUT_F"):  # fmt: skip
+                 "UME_CONFIG_REWRITE", "UME_CODEC_ZSTD", "UME_LAYOUT_F",
+                 "UME_PLUGIN_ABI_VERSION"):  # fmt: skip
         assert consts.get(name) == defines[name], f"umedata.f90 {name} = {consts.get(name)}, header {defines[name]}"
     report(f"fortran: {len(checked)} bind(C) interfaces and the module's constants match umedata.h")
+
+
+def test_fortran_plugin_callbacks_match_header(report):
+    """The abstract interfaces of umedata.f90 marked `! C: ume_x_fn` (the generator
+    functions a host lends a plugin through ume_plugin_v1) have the arguments and result
+    of the header's function pointer typedefs of the same name."""
+    text = _header_text()
+    typedefs = {}
+    for m in re.finditer(r"^typedef ([\w ]+?[\s*]+)\(\*(\w+_fn)\)\(([^)]*)\);", text, flags=re.M):
+        args = [p.strip() for p in m[3].split(",") if p.strip()]
+        typedefs[m[2]] = (norm_c(m[1]), [norm_c(re.sub(r"\w+$", "", a)) for a in args])
+    src = FORTRAN_FILE.read_text()
+    text_f = re.sub(r"&\s*\n\s*", " ", src)
+    bind_types = dict(re.findall(r"type, bind\(C\)(?:, public)? :: (\w+)\s+! C: (\w+)", src))
+    checked = []
+    for m in re.finditer(
+        r"^\s*(?:(?P<rtype>[\w(), =]+?) )?(?P<kind>function|subroutine) (?P<name>\w+)"
+        r"\((?P<args>[^)]*)\)\s*bind\(C\)(?:\s*result\((?P<res>\w+)\))?\s*! C: (?P<sym>\w+)\n"
+        r"(?P<body>.*?)^\s*end (?P=kind)",
+        text_f,
+        flags=re.S | re.M,
+    ):
+        sym = m["sym"]
+        assert m["name"] == sym, f"umedata.f90 interface {m['name']} mirrors {sym}: name it so"
+        assert sym in typedefs, f"umedata.f90 interface {sym}: no such typedef in umedata.h"
+        check_fortran_signature(sym, m, typedefs[sym], bind_types)
+        checked.append(sym)
+    assert sorted(checked) == ["ume_plugin_rng_fill_fn", "ume_plugin_rng_fn"], checked
+    report(f"fortran: plugin callback interfaces {', '.join(checked)} match umedata.h")
