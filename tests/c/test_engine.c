@@ -129,8 +129,9 @@ int main(int argc, char **argv) {
   }
   CHECK(inside);
 
-  /* ume_rng_free on the lent generator is refused; the run is unchanged (on 0.3.0 it
-   * freed the engine's handle: a use after free, caught by the ASan build). */
+  /* ume_rng_free on the lent generator is refused; the run is unchanged (0.3.0 freed the
+   * engine's handle: the callback's next draw failed with "not a live handle", the run
+   * aborted, and the engine swapped the generator back into freed memory). */
   {
     ume_gen_config *cfg = make_cfg(2);
     ume_gen_summary *s = NULL;
