@@ -29,11 +29,9 @@ use umedata::engine::{
     self, Design, GenerateOptions, Outcome, Progress, Report, Simulate, Simulator as CoreSim,
 };
 use umedata::validate::{validate_with as core_validate_with, External, ValidateOptions};
-use umedata::{
-    Error, ErrorKind, SampleRng, SplitRule, StorageOptions, Summary, WorldDesc, WriterOptions,
-};
+use umedata::{Error, ErrorKind, SampleRng, SplitRule, Summary, WorldDesc, WriterOptions};
 
-use crate::{arg_err, codec_named, py_err, summary_dict, PyResultExt, UmedataError};
+use crate::{arg_err, py_err, storage_options, summary_dict, PyResultExt, UmedataError};
 
 pyo3::create_exception!(
     umedata,
@@ -402,18 +400,16 @@ impl GenOptions {
             },
         };
         let writer = WriterOptions {
-            storage: StorageOptions {
-                codec: match codec {
-                    Some(c) => codec_named(py, c)?,
-                    None => StorageOptions::default().codec,
-                },
+            storage: storage_options(
+                py,
+                codec,
                 chunk_samples,
                 inner_chunk_samples,
                 clevel,
                 checksum,
                 durable,
                 zarr_format,
-            },
+            )?,
             threads: writer_threads,
             overwrite,
             ..WriterOptions::default()

@@ -324,6 +324,33 @@ fn codec_named(py: Python<'_>, name: &str) -> PyResult<Codec> {
     })
 }
 
+/// The storage options of a writer (the `Writer` and `generate` keywords); an unknown codec
+/// name is an error naming the known ones.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn storage_options(
+    py: Python<'_>,
+    codec: Option<&str>,
+    chunk_samples: Option<u64>,
+    inner_chunk_samples: Option<u64>,
+    clevel: Option<i32>,
+    checksum: bool,
+    durable: bool,
+    zarr_format: u8,
+) -> PyResult<StorageOptions> {
+    Ok(StorageOptions {
+        codec: match codec {
+            Some(c) => codec_named(py, c)?,
+            None => StorageOptions::default().codec,
+        },
+        chunk_samples,
+        inner_chunk_samples,
+        clevel,
+        checksum,
+        durable,
+        zarr_format,
+    })
+}
+
 #[pymethods]
 impl Writer {
     /// Creates world `world_id` in the dataset at `path` (or, with `resume=True`, opens
@@ -372,18 +399,16 @@ impl Writer {
             desc.obs_names = n;
         }
         let opts = WriterOptions {
-            storage: StorageOptions {
-                codec: match codec {
-                    Some(c) => codec_named(py, c)?,
-                    None => StorageOptions::default().codec,
-                },
+            storage: storage_options(
+                py,
+                codec,
                 chunk_samples,
                 inner_chunk_samples,
                 clevel,
                 checksum,
                 durable,
                 zarr_format,
-            },
+            )?,
             threads,
             overwrite,
             allow_nonfinite,
