@@ -313,12 +313,29 @@ int run(const std::string &out_dir, std::uint64_t n, std::uint64_t chunk, bool o
         if ((*got[a])[i * per + j] != static_cast<float>((*want[a])[j])) mismatches++;
     }
   }
+  // A shuffled batch (reversed, with a repeat) through read_ids, in double, on 2 threads.
+  std::vector<std::uint64_t> ids;
+  for (std::uint64_t i = n; i-- > 0;) ids.push_back(i);
+  ids.push_back(0);
+  std::vector<double> ith, itr, iir, ish;
+  r.read_ids(ids, ith, itr, iir, ish, umedata::Layout::C, 2);
+  for (std::size_t j = 0; j < ids.size(); j++) {
+    simulate_sample(ids[j], s);
+    const std::vector<double> *want[4] = {&s.theta, &s.traj, &s.irfs, &s.shocks};
+    const std::vector<double> *got[4] = {&ith, &itr, &iir, &ish};
+    for (int a = 0; a < 4; a++) {
+      const std::size_t per = want[a]->size();
+      for (std::size_t k = 0; k < per; k++)
+        if ((*got[a])[j * per + k] != static_cast<double>(static_cast<float>((*want[a])[k])))
+          mismatches++;
+    }
+  }
   if (mismatches != 0) {
     std::fprintf(stderr, "cpp_demo: %llu values read back differ from float32 of the model\n",
                  static_cast<unsigned long long>(mismatches));
     return 1;
   }
-  std::printf("  read back all %llu samples (one by one, and as one range on 2 threads): equal to float32 of the simulated values\n",
+  std::printf("  read back all %llu samples (one by one, as one range on 2 threads, and as a reversed batch of ids): equal to float32 of the simulated values\n",
               static_cast<unsigned long long>(n));
   return ok ? 0 : 1;
 }

@@ -53,6 +53,8 @@ program fortran_demo
   real(dp) :: bad_traj(NO, T)
   real(c_float) :: th32(NP), tr32(T, NO), ir32(NS, H + 1, NO), sh32(T, NS)
   real(c_float), allocatable :: rth(:, :), rtr(:, :, :), rir(:, :, :, :), rsh(:, :, :)
+  integer(int64), allocatable :: ids(:)
+  integer :: k
   integer(int64) :: n_written, n_range
 
   ! ---- command line ----
@@ -192,6 +194,20 @@ program fortran_demo
                     bits(real(reshape(traj, [T * NO]), c_float))) &
             + count(bits(reshape(rir(:, :, :, i + 1), [NS * (H + 1) * NO])) /= &
                     bits(real(reshape(irfs, [NS * (H + 1) * NO]), c_float)))
+  end do
+  ! A shuffled batch: the same samples in reverse order plus a repeat, by 0-based id.
+  ids = [(n_range - 1 - i, i = 0, n_range - 1), 0_int64]
+  deallocate (rth, rtr, rir, rsh)
+  allocate (rth(NP, n_range + 1), rtr(T, NO, n_range + 1), rir(NS, H + 1, NO, n_range + 1), &
+            rsh(T, NS, n_range + 1))
+  call ume_reader_read_ids(r, ids, rth, rtr, rir, rsh, n_threads=2)
+  do k = 1, size(ids)
+    call simulate_sample(ids(k), theta, traj, irfs, shocks)
+    n_bad = n_bad + count(bits(rth(:, k)) /= bits(real(theta, c_float))) &
+            + count(bits(reshape(rtr(:, :, k), [T * NO])) /= &
+                    bits(real(reshape(traj, [T * NO]), c_float))) &
+            + count(bits(reshape(rsh(:, :, k), [T * NS])) /= &
+                    bits(real(reshape(shocks, [T * NS]), c_float)))
   end do
   call ume_reader_free(r)
   if (n_bad /= 0) then

@@ -170,6 +170,18 @@ inline ume_status read_raw(const ume_reader *r, std::uint64_t start, std::uint64
   return ume_reader_read_f32(r, start, count, static_cast<std::uint32_t>(l), th.data, th.size,
                              tr.data, tr.size, ir.data, ir.size, sh.data, sh.size);
 }
+inline ume_status read_ids_raw(const ume_reader *r, const std::uint64_t *ids, std::size_t n,
+                               Layout l, MutView<double> th, MutView<double> tr,
+                               MutView<double> ir, MutView<double> sh, std::uint32_t threads) {
+  return ume_reader_read_ids_f64(r, ids, n, static_cast<std::uint32_t>(l), th.data, th.size,
+                                 tr.data, tr.size, ir.data, ir.size, sh.data, sh.size, threads);
+}
+inline ume_status read_ids_raw(const ume_reader *r, const std::uint64_t *ids, std::size_t n,
+                               Layout l, MutView<float> th, MutView<float> tr,
+                               MutView<float> ir, MutView<float> sh, std::uint32_t threads) {
+  return ume_reader_read_ids_f32(r, ids, n, static_cast<std::uint32_t>(l), th.data, th.size,
+                                 tr.data, tr.size, ir.data, ir.size, sh.data, sh.size, threads);
+}
 }  // namespace detail
 
 /// The library version ("MAJOR.MINOR.PATCH").
@@ -627,6 +639,35 @@ class Reader {
     shocks.resize(c * s.T * s.n_shocks);
     read(start, count, theta.data(), theta.size(), traj.data(), traj.size(), irfs.data(),
          irfs.size(), shocks.data(), shocks.size(), layout);
+  }
+  /// ume_reader_read_ids_*: the samples `ids` (any order, repeats allowed: a shuffled
+  /// mini-batch) into raw buffers, block j holding sample ids[j]; each inner chunk is
+  /// decoded once, on up to `n_threads` threads (0 = automatic). A buffer may be nullptr
+  /// with length 0 to skip that array.
+  template <typename V>
+  void read_ids(const std::uint64_t *ids, std::size_t n_ids, V *theta, std::size_t theta_len,
+                V *traj, std::size_t traj_len, V *irfs, std::size_t irfs_len, V *shocks,
+                std::size_t shocks_len, Layout layout = Layout::C,
+                std::uint32_t n_threads = 0) const {
+    static_assert(std::is_same_v<V, double> || std::is_same_v<V, float>,
+                  "umedata reads into float or double buffers");
+    detail::check(detail::read_ids_raw(h_, ids, n_ids, layout, {theta, theta_len},
+                                       {traj, traj_len}, {irfs, irfs_len}, {shocks, shocks_len},
+                                       n_threads));
+  }
+  /// The samples `ids` into vectors, resized to fit (ids.size() blocks each).
+  template <typename V>
+  void read_ids(const std::vector<std::uint64_t> &ids, std::vector<V> &theta,
+                std::vector<V> &traj, std::vector<V> &irfs, std::vector<V> &shocks,
+                Layout layout = Layout::C, std::uint32_t n_threads = 0) const {
+    const Shape s = shape();
+    const std::size_t c = ids.size();
+    theta.resize(c * s.n_params);
+    traj.resize(c * s.T * s.n_obs);
+    irfs.resize(c * s.n_shocks * (std::size_t(s.H) + 1) * s.n_obs);
+    shocks.resize(c * s.T * s.n_shocks);
+    read_ids(ids.data(), c, theta.data(), theta.size(), traj.data(), traj.size(), irfs.data(),
+             irfs.size(), shocks.data(), shocks.size(), layout, n_threads);
   }
 #if UMEDATA_HPP_HAS_SPAN
   /// Samples [start, start + count) into spans of exactly the right sizes (C++20).

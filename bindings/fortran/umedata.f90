@@ -149,7 +149,7 @@ module umedata
 
   public :: ume_writer_create, ume_writer_write_sample, ume_writer_finalize, ume_writer_free
   public :: ume_reader_open, ume_reader_shape, ume_reader_samples_written, ume_reader_is_written
-  public :: ume_reader_read, ume_reader_free, ume_reader_set_threads
+  public :: ume_reader_read, ume_reader_free, ume_reader_set_threads, ume_reader_read_ids
   public :: ume_error_message, ume_status_string, ume_version, ume_check_version
   public :: ume_version_compatible
 
@@ -164,6 +164,14 @@ module umedata
   interface ume_reader_read
     module procedure read_sample_f64, read_sample_f32, read_range_f64, read_range_f32
   end interface ume_reader_read
+
+  !> Reads the samples ids(1..n) (0-based sample ids, any order, repeats allowed: a shuffled
+  !> mini-batch) into theta(n_params, n), traj(T, n_obs, n), irfs(n_shocks, H+1, n_obs, n),
+  !> shocks(T, n_shocks, n): column k holds sample ids(k). Each inner chunk is decoded once,
+  !> on up to n_threads threads (optional; 0 = automatic).
+  interface ume_reader_read_ids
+    module procedure read_ids_f64, read_ids_f32
+  end interface ume_reader_read_ids
 
   ! The message of the last error detected in this module (not in C) on this thread.
   character(len=512) :: local_msg = ''
@@ -350,6 +358,34 @@ module umedata
       integer(c_size_t), value :: theta_len, traj_len, irfs_len, shocks_len
       integer(c_int) :: st
     end function c_read_f32
+
+    function c_read_ids_f64(r, ids, n_ids, layout, theta, theta_len, traj, traj_len, irfs, &
+                            irfs_len, shocks, shocks_len, n_threads) &
+        bind(C, name='ume_reader_read_ids_f64') result(st)
+      import :: c_ptr, c_int64_t, c_int32_t, c_double, c_size_t, c_int
+      type(c_ptr), value :: r
+      integer(c_int64_t), intent(in) :: ids(*)
+      integer(c_size_t), value :: n_ids
+      integer(c_int32_t), value :: layout
+      real(c_double), intent(out) :: theta(*), traj(*), irfs(*), shocks(*)
+      integer(c_size_t), value :: theta_len, traj_len, irfs_len, shocks_len
+      integer(c_int32_t), value :: n_threads
+      integer(c_int) :: st
+    end function c_read_ids_f64
+
+    function c_read_ids_f32(r, ids, n_ids, layout, theta, theta_len, traj, traj_len, irfs, &
+                            irfs_len, shocks, shocks_len, n_threads) &
+        bind(C, name='ume_reader_read_ids_f32') result(st)
+      import :: c_ptr, c_int64_t, c_int32_t, c_float, c_size_t, c_int
+      type(c_ptr), value :: r
+      integer(c_int64_t), intent(in) :: ids(*)
+      integer(c_size_t), value :: n_ids
+      integer(c_int32_t), value :: layout
+      real(c_float), intent(out) :: theta(*), traj(*), irfs(*), shocks(*)
+      integer(c_size_t), value :: theta_len, traj_len, irfs_len, shocks_len
+      integer(c_int32_t), value :: n_threads
+      integer(c_int) :: st
+    end function c_read_ids_f32
 
     function c_reader_set_threads(r, n_threads) bind(C, name='ume_reader_set_threads') result(st)
       import :: c_ptr, c_int32_t, c_int
@@ -1203,6 +1239,64 @@ contains
                            size(theta, kind=c_size_t), traj, size(traj, kind=c_size_t), irfs, &
                            size(irfs, kind=c_size_t), shocks, size(shocks, kind=c_size_t)), stat)
   end subroutine read_range_f32
+
+  subroutine read_ids_f64(r, ids, theta, traj, irfs, shocks, n_threads, stat)
+    type(ume_reader), intent(in) :: r
+    integer(int64), intent(in), contiguous :: ids(:)
+    real(c_double), intent(out), contiguous :: theta(:, :), traj(:, :, :), irfs(:, :, :, :), &
+                                               shocks(:, :, :)
+    integer, intent(in), optional :: n_threads
+    integer, intent(out), optional :: stat
+    integer(c_int32_t) :: nt
+    if (.not. ids_args_ok(r, size(ids, kind=int64), shape(theta, int64), shape(traj, int64), &
+                          shape(irfs, int64), shape(shocks, int64), n_threads, nt, stat)) return
+    call finish(c_read_ids_f64(r%ptr, ids, size(ids, kind=c_size_t), UME_LAYOUT_F, theta, &
+                               size(theta, kind=c_size_t), traj, size(traj, kind=c_size_t), irfs, &
+                               size(irfs, kind=c_size_t), shocks, size(shocks, kind=c_size_t), &
+                               nt), stat)
+  end subroutine read_ids_f64
+
+  subroutine read_ids_f32(r, ids, theta, traj, irfs, shocks, n_threads, stat)
+    type(ume_reader), intent(in) :: r
+    integer(int64), intent(in), contiguous :: ids(:)
+    real(c_float), intent(out), contiguous :: theta(:, :), traj(:, :, :), irfs(:, :, :, :), &
+                                              shocks(:, :, :)
+    integer, intent(in), optional :: n_threads
+    integer, intent(out), optional :: stat
+    integer(c_int32_t) :: nt
+    if (.not. ids_args_ok(r, size(ids, kind=int64), shape(theta, int64), shape(traj, int64), &
+                          shape(irfs, int64), shape(shocks, int64), n_threads, nt, stat)) return
+    call finish(c_read_ids_f32(r%ptr, ids, size(ids, kind=c_size_t), UME_LAYOUT_F, theta, &
+                               size(theta, kind=c_size_t), traj, size(traj, kind=c_size_t), irfs, &
+                               size(irfs, kind=c_size_t), shocks, size(shocks, kind=c_size_t), &
+                               nt), stat)
+  end subroutine read_ids_f32
+
+  ! The thread count (default 0 = automatic) and the arrays' last extent = number of ids; the
+  ! other extents are checked by range_shapes_ok, the ids by the library.
+  logical function ids_args_ok(r, n, s_theta, s_traj, s_irfs, s_shocks, n_threads, nt, stat)
+    type(ume_reader), intent(in) :: r
+    integer(int64), intent(in) :: n, s_theta(2), s_traj(3), s_irfs(4), s_shocks(3)
+    integer, intent(in), optional :: n_threads
+    integer(c_int32_t), intent(out) :: nt
+    integer, intent(out), optional :: stat
+    ids_args_ok = .false.
+    nt = 0
+    if (present(n_threads)) then
+      if (n_threads < 0) then
+        call local_error(UME_ERR_INVALID_ARGUMENT, 'ume_reader_read_ids: n_threads '// &
+                         itoa(int(n_threads, int64))//' is negative, expected 0 or more', stat)
+        return
+      end if
+      nt = int(n_threads, c_int32_t)
+    end if
+    if (s_theta(2) /= n) then
+      call local_error(UME_ERR_LENGTH_MISMATCH, 'ume_reader_read_ids: theta has '// &
+                       itoa(s_theta(2))//' columns, expected one per id ('//itoa(n)//')', stat)
+      return
+    end if
+    ids_args_ok = range_shapes_ok(r, s_theta, s_traj, s_irfs, s_shocks, stat)
+  end function ids_args_ok
 
   !> Releases the reader. Freeing a released or never-opened reader does nothing.
   subroutine ume_reader_free(r)

@@ -769,6 +769,30 @@ def test_julia_calls_store_the_demo_data(jl: Binding, tmp_path, dataset, expecte
             perm = [len(ax) - 1] + [ax.index(a) for a in CANONICAL[key]]
             got = np.transpose(out[JULIA_NAME[key]], perm).astype(np.float32)
             np.testing.assert_array_equal(got, expected[key], err_msg=f"{sym} {key}")
+    # --- read_ids(r, ids, E; threads = 2): a shuffled batch with a repeat. The source must
+    # allocate and check exactly as read_samples/read_samples! do (count = length(ids)), and
+    # column k must hold sample ids[k]
+    ids = np.array([N_SAMPLES - 1, 0, 3, 3, 1], dtype=np.uint64)
+    alloc_ids = dict(re.findall(r"^\s+(\w+) = Array\{E\}\(undef, (.*)\)$", jl.body("read_ids"), flags=re.M))
+    assert alloc_ids == alloc, f"read_ids allocates {alloc_ids}, read_samples {alloc}"
+    assert jl.size_checks("read_ids!") == jl.size_checks("read_samples!")
+    assert re.search(r"^\s+count = length\(ids\)$", jl.body("read_ids!"), flags=re.M)
+    assert re.search(r"^\s+ids64 = Vector\{UInt64\}\(ids\)$", jl.body("read_ids!"), flags=re.M)
+    for sym, dt, ct in (("ume_reader_read_ids_f64", np.float64, C.c_double),
+                        ("ume_reader_read_ids_f32", np.float32, C.c_float)):  # fmt: skip
+        out = {v: np.empty(eval(f"({e},)", {}, {"s": s, "count": ids.size}), dtype=dt, order="F")
+               for v, e in alloc_ids.items()}  # fmt: skip
+        env = {"h": rh, "ids64": ids.ctypes.data_as(C.POINTER(C.c_uint64)), "length(ids64)": ids.size,
+               "threads": 2}  # fmt: skip
+        for v, a in out.items():
+            env[v] = ptr(a, ct)
+            env[f"length({v})"] = a.size
+        check(jl, jl.call_with(sym, env))
+        for key in ("theta", "trajectories", "irfs", "shocks"):
+            ax = read_axes[JULIA_NAME[key]]
+            perm = [len(ax) - 1] + [ax.index(a) for a in CANONICAL[key]]
+            got = np.transpose(out[JULIA_NAME[key]], perm).astype(np.float32)
+            np.testing.assert_array_equal(got, expected[key][ids.astype(np.int64)], err_msg=f"{sym} {key}")
     jl.call_with("ume_reader_free", {"h": rh})
 
     # --- the stored arrays, read by zarr-python, equal the C demo's dataset bit for bit
@@ -791,6 +815,10 @@ def test_julia_calls_store_the_demo_data(jl: Binding, tmp_path, dataset, expecte
 # Each mutation of issue 14 (and two more): (name, old text, new text) applied once to a
 # copy of the source; the proof above must fail on every one.
 MUTATIONS = [
+    ("read_ids! passes ids shifted by one",
+     "ids64 = Vector{UInt64}(ids)", "ids64 = Vector{UInt64}(ids) .+ UInt64(1)"),
+    ("read_ids! asks C for the C layout",
+     "h, ids64, length(ids64), LAYOUT_F, theta", "h, ids64, length(ids64), LAYOUT_C, theta"),
     ("swap T and H in the positional WorldDesc(...)",
      "(pointer(id_buf)), n_samples, T, H, n_params", "(pointer(id_buf)), n_samples, H, T, n_params"),
     ("swap n_threads and max_open_chunks in ume_writer_config_set_threads",

@@ -47,7 +47,7 @@ using Libdl
 import Random
 
 export Writer, Reader, UmeError, write_sample!, finish!, read_sample, read_samples,
-       read_samples!, samples_written, is_written, set_threads!, reader_threads, world_shape, version, check_version,
+       read_samples!, read_ids, read_ids!, samples_written, is_written, set_threads!, reader_threads, world_shape, version, check_version,
        LAYOUT_C, LAYOUT_F, CODEC_BLOSC_LZ4, CODEC_BLOSC_ZSTD, CODEC_ZSTD, CODEC_NONE,
        Simulator, add_param!, add_shock!, add_obs!, set_reject_reason!, GenConfig, GenSummary,
        RngRef, generate, generate_prepare, generate_finish, DESIGN_UNIFORM, DESIGN_SOBOL
@@ -626,6 +626,53 @@ function read_samples!(r::Reader, start::Integer, theta::Array{E,2}, traj::Array
             ccall((:ume_reader_read_f64, libumedata()), Cint, (Ptr{Cvoid}, UInt64, UInt64, UInt32, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t), h, start, count, LAYOUT_F, theta, length(theta), traj, length(traj), irfs, length(irfs), shocks, length(shocks))
         else
             ccall((:ume_reader_read_f32, libumedata()), Cint, (Ptr{Cvoid}, UInt64, UInt64, UInt32, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t), h, start, count, LAYOUT_F, theta, length(theta), traj, length(traj), irfs, length(irfs), shocks, length(shocks))
+        end
+    end
+    check(st)
+    return theta, traj, irfs, shocks
+end
+
+"""
+    read_ids(r, ids, E=Float64; threads=0) -> (theta, traj, irfs, shocks)
+
+The samples with 0-based ids `ids` (any order, repeats allowed: a shuffled mini-batch),
+sample ids[k] in column k of each array, shaped as by [`read_samples`](@ref) with
+count = length(ids). Each inner chunk is read and decoded once, on up to `threads` of the
+library's threads (0 = automatic) (ume_reader_read_ids_f64/f32).
+"""
+function read_ids(r::Reader, ids::AbstractVector{<:Integer}, ::Type{E} = Float64; threads::Integer = 0) where {E<:Union{Float32,Float64}}
+    s = r.shape
+    count = length(ids)
+    theta = Array{E}(undef, s.n_params, count)
+    traj = Array{E}(undef, s.T, s.n_obs, count)
+    irfs = Array{E}(undef, s.n_shocks, s.H + 1, s.n_obs, count)
+    shocks = Array{E}(undef, s.T, s.n_shocks, count)
+    return read_ids!(r, ids, theta, traj, irfs, shocks; threads = threads)
+end
+
+"""
+    read_ids!(r, ids, theta, traj, irfs, shocks; threads=0) -> (theta, traj, irfs, shocks)
+
+[`read_ids`](@ref) into the given Arrays (all Float64 or all Float32), count = length(ids);
+shapes as for [`read_samples!`](@ref), else DimensionMismatch. No ids: nothing is read.
+"""
+function read_ids!(r::Reader, ids::AbstractVector{<:Integer}, theta::Array{E,2}, traj::Array{E,3}, irfs::Array{E,4},
+                   shocks::Array{E,3}; threads::Integer = 0) where {E<:Union{Float32,Float64}}
+    s = r.shape
+    count = length(ids)
+    check_size("theta", theta, (s.n_params, count), "(n_params, count)")
+    check_size("traj", traj, (s.T, s.n_obs, count), "(T, n_obs, count)")
+    check_size("irfs", irfs, (s.n_shocks, s.H + 1, s.n_obs, count), "(n_shocks, H+1, n_obs, count)")
+    check_size("shocks", shocks, (s.T, s.n_shocks, count), "(T, n_shocks, count)")
+    count == 0 && return theta, traj, irfs, shocks
+    all(>=(0), ids) || throw(ArgumentError("read_ids!: ids are 0-based sample ids, got a negative one"))
+    threads >= 0 || throw(ArgumentError("read_ids!: threads is $threads, expected 0 or more"))
+    ids64 = Vector{UInt64}(ids)
+    st = with_handle(r, "Reader") do h
+        if E === Float64
+            ccall((:ume_reader_read_ids_f64, libumedata()), Cint, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, UInt32, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t, Ptr{Float64}, Csize_t, UInt32), h, ids64, length(ids64), LAYOUT_F, theta, length(theta), traj, length(traj), irfs, length(irfs), shocks, length(shocks), threads)
+        else
+            ccall((:ume_reader_read_ids_f32, libumedata()), Cint, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, UInt32, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t, Ptr{Float32}, Csize_t, UInt32), h, ids64, length(ids64), LAYOUT_F, theta, length(theta), traj, length(traj), irfs, length(irfs), shocks, length(shocks), threads)
         end
     end
     check(st)
