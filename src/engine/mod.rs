@@ -48,7 +48,9 @@
 //! `zarr.json`, so Zarr readers ignore it); the manifest's `config.engine.theta_draws` is
 //! their sum. A process killed after storing samples but before recording them leaves
 //! those samples uncounted: `counted_samples` is then below `samples_written` and
-//! `complete` is false (the arrays are still exact).
+//! `complete` is false (the arrays are still exact). With a durable writer (the default) a
+//! record is synced, file then directory, before the manifest that sums it is written, so
+//! a power loss cannot leave a manifest counting a record that is gone.
 
 mod design;
 mod run;
@@ -525,6 +527,7 @@ pub fn generate(
                 end,
                 outcome.written,
                 &outcome.rejections,
+                opts.writer.storage.durable,
             );
             if let (Ok(()), Some(m)) = (recorded, manifest) {
                 let _ = finish_manifest(path, sim, opts, &writer, summary, m);
@@ -540,6 +543,7 @@ pub fn generate(
         end,
         outcome.written,
         &outcome.rejections,
+        opts.writer.storage.durable,
     )?;
     if let Some(m) = manifest {
         finish_manifest(path, sim, opts, &writer, &summary, m)?;
@@ -842,7 +846,10 @@ fn parse_record(text: &str, file: &Path) -> Result<(u64, BTreeMap<u32, u64>)> {
 }
 
 /// Adds this run's counts to the record of range `[start, end)` (written atomically; ranges
-/// of live writers are disjoint, so no two processes update one record at once).
+/// of live writers are disjoint, so no two processes update one record at once). With a
+/// durable writer the record is synced (file, then its directory) before this returns, so
+/// the manifest written next never counts a record a power loss could take back.
+#[allow(clippy::too_many_arguments)]
 fn add_record(
     path: &Path,
     world: &str,
@@ -850,9 +857,19 @@ fn add_record(
     end: u64,
     samples: u64,
     rejections: &BTreeMap<u32, u64>,
+    durable: bool,
 ) -> Result<()> {
     let dir = records_dir(path, world);
+    let created = !dir.is_dir();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, &e))?;
+    if durable && created {
+        // the new directories' entries, in `.umedata-engine` and in the dataset
+        for d in [path.join(RECORDS_DIR), path.to_path_buf()] {
+            std::fs::File::open(&d)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io("syncing directory", &d, &e))?;
+        }
+    }
     let file = dir.join(format!("run-{start}-{end}.json"));
     let (mut total, mut rej) = match std::fs::read_to_string(&file) {
         Ok(text) => parse_record(&text, &file)?,
@@ -868,8 +885,23 @@ fn add_record(
         "rejected": rej.iter().map(|(c, k)| (c.to_string(), json!(k))).collect::<serde_json::Map<_, _>>(),
     });
     let tmp = dir.join(format!(".run-{start}-{end}.json.tmp"));
-    std::fs::write(&tmp, v.to_string()).map_err(|e| Error::io("writing", &tmp, &e))?;
-    std::fs::rename(&tmp, &file).map_err(|e| Error::io("renaming", &tmp, &e))
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(v.to_string().as_bytes())?;
+        if durable {
+            f.sync_all()?;
+        }
+        Ok(())
+    };
+    write().map_err(|e| Error::io("writing", &tmp, &e))?;
+    std::fs::rename(&tmp, &file).map_err(|e| Error::io("renaming", &tmp, &e))?;
+    if durable {
+        std::fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io("syncing directory", &dir, &e))?;
+    }
+    Ok(())
 }
 
 fn sum_records(path: &Path, world: &str) -> Result<(u64, BTreeMap<u32, u64>)> {
