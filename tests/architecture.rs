@@ -51,8 +51,8 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "engine",
         &[
-            "error", "world", "convert", "seeds", "digest", "reader", "writer", "splits",
-            "manifest",
+            "error", "world", "convert", "seeds", "digest", "storage", "reader", "writer",
+            "splits", "manifest",
         ],
     ),
     (

@@ -60,11 +60,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use zarrs::storage::{Bytes, StoreKey, WritableStorageTraits};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{from_storage, Error, ErrorKind, Result};
 use crate::manifest::Manifest;
 use crate::seeds::{SampleRng, SeedDerivation};
 use crate::splits::{SplitRule, Splits};
+use crate::storage::store::AtomicFsStore;
 use crate::world::WorldDesc;
 use crate::writer::{Summary, Writer, WriterOptions};
 
@@ -523,8 +525,7 @@ pub fn generate(
             let recorded = add_record(
                 path,
                 &sim.name,
-                start,
-                end,
+                (start, end),
                 outcome.written,
                 &outcome.rejections,
                 opts.writer.storage.durable,
@@ -539,8 +540,7 @@ pub fn generate(
     add_record(
         path,
         &sim.name,
-        start,
-        end,
+        (start, end),
         outcome.written,
         &outcome.rejections,
         opts.writer.storage.durable,
@@ -845,32 +845,21 @@ fn parse_record(text: &str, file: &Path) -> Result<(u64, BTreeMap<u32, u64>)> {
     Ok((samples, rej))
 }
 
-/// Adds this run's counts to the record of range `[start, end)` (written atomically; ranges
-/// of live writers are disjoint, so no two processes update one record at once). With a
-/// durable writer the record is synced (file, then its directory) before this returns, so
-/// the manifest written next never counts a record a power loss could take back.
-#[allow(clippy::too_many_arguments)]
+/// Adds this run's counts to the record of range `[start, end)`, stored like every other
+/// file of the dataset (`AtomicFsStore::set`: atomic, and with a durable writer synced,
+/// then its directories, before this returns, so the manifest written next never counts a
+/// record a power loss could take back). Ranges of live writers are disjoint, so no two
+/// processes update one record at once.
 fn add_record(
     path: &Path,
     world: &str,
-    start: u64,
-    end: u64,
+    (start, end): (u64, u64),
     samples: u64,
     rejections: &BTreeMap<u32, u64>,
     durable: bool,
 ) -> Result<()> {
-    let dir = records_dir(path, world);
-    let created = !dir.is_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, &e))?;
-    if durable && created {
-        // the new directories' entries, in `.umedata-engine` and in the dataset
-        for d in [path.join(RECORDS_DIR), path.to_path_buf()] {
-            std::fs::File::open(&d)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| Error::io("syncing directory", &d, &e))?;
-        }
-    }
-    let file = dir.join(format!("run-{start}-{end}.json"));
+    let name = format!("run-{start}-{end}.json");
+    let file = records_dir(path, world).join(&name);
     let (mut total, mut rej) = match std::fs::read_to_string(&file) {
         Ok(text) => parse_record(&text, &file)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (0, BTreeMap::new()),
@@ -884,24 +873,12 @@ fn add_record(
         "samples": total,
         "rejected": rej.iter().map(|(c, k)| (c.to_string(), json!(k))).collect::<serde_json::Map<_, _>>(),
     });
-    let tmp = dir.join(format!(".run-{start}-{end}.json.tmp"));
-    let write = || -> std::io::Result<()> {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(v.to_string().as_bytes())?;
-        if durable {
-            f.sync_all()?;
-        }
-        Ok(())
-    };
-    write().map_err(|e| Error::io("writing", &tmp, &e))?;
-    std::fs::rename(&tmp, &file).map_err(|e| Error::io("renaming", &tmp, &e))?;
-    if durable {
-        std::fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io("syncing directory", &dir, &e))?;
-    }
-    Ok(())
+    let store = AtomicFsStore::open(path, durable)?;
+    let key = StoreKey::new(format!("{RECORDS_DIR}/{world}/{name}"))
+        .map_err(|e| Error::internal(e.to_string()))?;
+    store
+        .set(&key, Bytes::from(v.to_string().into_bytes()))
+        .map_err(|e| from_storage(&format!("writing '{}'", file.display()), e))
 }
 
 fn sum_records(path: &Path, world: &str) -> Result<(u64, BTreeMap<u32, u64>)> {
