@@ -649,12 +649,25 @@ impl Config {
 
     /// Draws theta for sample `i` (redrawing non-determinate draws) and solves it.
     pub fn draw_theta(&self, rng: &mut SampleRng) -> Result<(Solution, Rejections)> {
-        let mut rejected = Rejections::default();
-        for _ in 0..MAX_ATTEMPTS {
-            let mut theta = [0.0; 8];
+        self.solve_first_determinate(None, |_, theta| {
             for (x, [lo, hi]) in theta.iter_mut().zip(self.bounds.iter()) {
                 *x = lo + (hi - lo) * rng.uniform();
             }
+        })
+    }
+
+    /// The attempt loop of every theta draw: `draw(attempt, theta)` fills theta, which is
+    /// solved; indeterminate and unstable draws are counted and redrawn, up to
+    /// `MAX_ATTEMPTS` (the error then names `sample` when given).
+    fn solve_first_determinate(
+        &self,
+        sample: Option<u64>,
+        mut draw: impl FnMut(u32, &mut [f64; 8]),
+    ) -> Result<(Solution, Rejections)> {
+        let mut rejected = Rejections::default();
+        for attempt in 0..MAX_ATTEMPTS {
+            let mut theta = [0.0; 8];
+            draw(attempt, &mut theta);
             let p = Params::from_theta(&theta)?;
             match solve(&p, self.kappa, self.sigma_u) {
                 Ok(sol) => return Ok((sol, rejected)),
@@ -662,10 +675,11 @@ impl Config {
                 Err(_) => rejected.other += 1,
             }
         }
+        let which = sample.map_or(String::new(), |i| format!("sample {i}: "));
         Err(Error::new(
             ErrorKind::InvalidArgument,
             format!(
-                "no determinate draw in {MAX_ATTEMPTS} attempts ({} indeterminate, {} without a stable solution); narrow the bounds",
+                "{which}no determinate draw in {MAX_ATTEMPTS} attempts ({} indeterminate, {} without a stable solution); narrow the bounds",
                 rejected.indeterminate, rejected.other
             ),
         ))
@@ -699,24 +713,10 @@ impl Config {
         }
         design.check_point(i, params.len() as u32)?;
         let mut rng = SampleRng::new(global_seed, i);
-        let mut rejected = Rejections::default();
-        let mut theta = [0.0; 8];
-        for attempt in 0..MAX_ATTEMPTS {
-            design.draw(global_seed, i, attempt, params, &mut rng, &mut theta);
-            let p = Params::from_theta(&theta)?;
-            match solve(&p, self.kappa, self.sigma_u) {
-                Ok(_) => return Ok(rejected),
-                Err(SolveError::Indeterminate { .. }) => rejected.indeterminate += 1,
-                Err(_) => rejected.other += 1,
-            }
-        }
-        Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!(
-                "sample {i}: no determinate draw in {MAX_ATTEMPTS} attempts ({} indeterminate, {} without a stable solution); narrow the bounds",
-                rejected.indeterminate, rejected.other
-            ),
-        ))
+        let (_, rejected) = self.solve_first_determinate(Some(i), |attempt, theta| {
+            design.draw(global_seed, i, attempt, params, &mut rng, theta)
+        })?;
+        Ok(rejected)
     }
 
     /// Theta-draw rejections summed over samples `0..n` on `threads` threads (0 = one per
