@@ -222,23 +222,13 @@ impl Reader {
             // Whole inner chunks of a sharded array, else whole chunks: the smallest units
             // whose checksum can be verified.
             let us = self.world.read_unit_samples(a);
-            let per_shard = self.world.units_per_shard(a);
-            let mut shard: Option<u64> = None;
-            for u in start / us..=(start + count - 1) / us {
+            let units = (start / us..=(start + count - 1) / us).map(|u| {
                 let (lo, hi) = unit_part(us, u, start, count);
                 let first_out = (u * us + lo as u64 - start) as usize;
-                let wants: Vec<(usize, usize)> = (lo..hi)
-                    .enumerate()
-                    .map(|(j, k)| (first_out + j, k))
-                    .collect();
-                if shard != Some(u / per_shard) {
-                    shard = Some(u / per_shard);
-                    groups.push((a, Vec::new()));
-                }
-                if let Some(g) = groups.last_mut() {
-                    g.1.push((u, wants));
-                }
-            }
+                let wants = (lo..hi).enumerate().map(|(j, k)| (first_out + j, k));
+                (u, wants.collect())
+            });
+            group_by_shard(&mut groups, a, self.world.units_per_shard(a), units);
         }
         self.decode_groups(groups, out, layout, threads)
     }
@@ -306,7 +296,6 @@ impl Reader {
                 continue;
             }
             let us = self.world.read_unit_samples(a);
-            let per_shard = self.world.units_per_shard(a);
             let mut units: std::collections::BTreeMap<u64, Vec<(usize, usize)>> =
                 Default::default();
             for (pos, &i) in ids.iter().enumerate() {
@@ -315,16 +304,7 @@ impl Reader {
                     .or_default()
                     .push((pos, (i % us) as usize));
             }
-            let mut shard: Option<u64> = None;
-            for (u, w) in units {
-                if shard != Some(u / per_shard) {
-                    shard = Some(u / per_shard);
-                    groups.push((a, Vec::new()));
-                }
-                if let Some(g) = groups.last_mut() {
-                    g.1.push((u, w));
-                }
-            }
+            group_by_shard(&mut groups, a, self.world.units_per_shard(a), units);
         }
         self.decode_groups(groups, out, layout, threads)
     }
@@ -476,6 +456,27 @@ thread_local! {
 /// Read units of one shard to decode: (array, [(unit, the (output position, sample
 /// within the unit) pairs it feeds)]).
 type UnitJob = (usize, Vec<(u64, Vec<(usize, usize)>)>);
+
+/// Appends the units of array `a` (in ascending order, each with the output positions it
+/// feeds) to `groups`, one group per shard of `per_shard` units: a job reads the units of
+/// one shard through one open of the file and one read of its index.
+fn group_by_shard(
+    groups: &mut Vec<UnitJob>,
+    a: usize,
+    per_shard: u64,
+    units: impl IntoIterator<Item = (u64, Vec<(usize, usize)>)>,
+) {
+    let mut shard: Option<u64> = None;
+    for (u, wants) in units {
+        if shard != Some(u / per_shard) {
+            shard = Some(u / per_shard);
+            groups.push((a, Vec::new()));
+        }
+        if let Some(g) = groups.last_mut() {
+            g.1.push((u, wants));
+        }
+    }
+}
 
 /// The error for a unit (chunk or inner chunk) of array `a` absent from disk while the
 /// written mask claims samples `first..last` of it.
